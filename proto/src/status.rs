@@ -1,0 +1,192 @@
+//! Response status codes (oneM2M TS-0004 Response Status Codes) and the
+//! reasons behind a failure.
+
+use serde::{Deserialize, Serialize};
+
+/// The oneM2M response status codes seam answers with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum Status {
+    Ok = 2000,
+    Created = 2001,
+    Deleted = 2002,
+    Updated = 2004,
+    BadRequest = 4000,
+    NotFound = 4004,
+    OperationNotAllowed = 4005,
+    OriginatorHasNoPrivilege = 4103,
+    Conflict = 4105,
+    OriginatorNotAuthenticated = 4106,
+    InternalServerError = 5000,
+    NotImplemented = 5001,
+    AlreadyExists = 5106,
+}
+
+impl Status {
+    pub const ALL: [Status; 13] = [
+        Status::Ok,
+        Status::Created,
+        Status::Deleted,
+        Status::Updated,
+        Status::BadRequest,
+        Status::NotFound,
+        Status::OperationNotAllowed,
+        Status::OriginatorHasNoPrivilege,
+        Status::Conflict,
+        Status::OriginatorNotAuthenticated,
+        Status::InternalServerError,
+        Status::NotImplemented,
+        Status::AlreadyExists,
+    ];
+
+    pub const fn code(self) -> u16 {
+        self as u16
+    }
+
+    pub fn from_code(code: u16) -> Option<Status> {
+        Status::ALL.iter().copied().find(|s| s.code() == code)
+    }
+
+    pub const fn is_success(self) -> bool {
+        (self as u16) < 3000
+    }
+
+    /// The TS-0004 name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "OK",
+            Status::Created => "CREATED",
+            Status::Deleted => "DELETED",
+            Status::Updated => "UPDATED",
+            Status::BadRequest => "BAD_REQUEST",
+            Status::NotFound => "NOT_FOUND",
+            Status::OperationNotAllowed => "OPERATION_NOT_ALLOWED",
+            Status::OriginatorHasNoPrivilege => "ORIGINATOR_HAS_NO_PRIVILEGE",
+            Status::Conflict => "CONFLICT",
+            Status::OriginatorNotAuthenticated => "ORIGINATOR_NOT_AUTHENTICATED",
+            Status::InternalServerError => "INTERNAL_SERVER_ERROR",
+            Status::NotImplemented => "NOT_IMPLEMENTED",
+            Status::AlreadyExists => "ALREADY_EXISTS",
+        }
+    }
+}
+
+/// Why a request failed. Each reason has exactly one status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Reason {
+    /// The request did not decode as a `Request`.
+    Malformed,
+    /// The request is larger than `MAX_MESSAGE`.
+    TooLarge,
+    /// `version` is not `PROTOCOL_VERSION`.
+    UnsupportedVersion,
+    /// A name is empty, too long or has characters outside `[A-Za-z0-9._-]`.
+    InvalidName,
+    /// A SUID is not one of TS-0004's (tens 1..=4, units 0..=5).
+    InvalidSuid,
+    /// Key material of the wrong length or value (e.g. a scalar out of range).
+    InvalidKeyMaterial,
+    /// A public key is not a valid P-256 point.
+    InvalidPublicKey,
+    /// A parameter is out of range (nonce length, random length, secret length…).
+    InvalidParameter,
+    /// The node has no issuer yet: `InitNode` first.
+    NotInitialized,
+    /// `InitNode` on a node that already has an issuer.
+    AlreadyInitialized,
+    /// The command's signature does not verify under the expected key.
+    BadSignature,
+    /// The command's counter is not above the last accepted one (a replay).
+    StaleCounter,
+    /// No such SE on this node.
+    UnknownSe,
+    /// No such object (or none the caller may know of).
+    UnknownObject,
+    /// An SE or object of that name exists already.
+    AlreadyExists,
+    /// The caller has no grant for this operation on this object.
+    NoPrivilege,
+    /// A PUBLIC-login caller has no identity to grant anything to.
+    NoIdentity,
+    /// The request's SUID is not the key's SUID.
+    SuidMismatch,
+    /// The operation is not a use the key's SUID allows.
+    SuidForbidsOperation,
+    /// The object's kind cannot do this (e.g. sign with a secret).
+    WrongObjectKind,
+    /// A plaintext import into an SE that was not created to allow it.
+    PlaintextImportRefused,
+    /// A wrapped secret did not open (wrong node, SE, name, kind, SUID or tampered).
+    UnwrapFailed,
+    /// An AEAD ciphertext failed authentication.
+    AuthenticationFailed,
+    /// A node, SE or ACL limit would be exceeded.
+    LimitReached,
+    /// A stored object failed its integrity check.
+    StorageCorrupt,
+    /// The store could not be read or written.
+    StorageFailure,
+    /// The random number generator failed.
+    RngFailure,
+    /// An internal error that should not happen (reported, never a panic).
+    Internal,
+}
+
+impl Reason {
+    /// The status code this reason is reported with.
+    pub const fn status(self) -> Status {
+        use Reason::*;
+        match self {
+            Malformed | TooLarge | UnsupportedVersion | InvalidName | InvalidSuid
+            | InvalidKeyMaterial | InvalidPublicKey | InvalidParameter => Status::BadRequest,
+            NotInitialized | PlaintextImportRefused | WrongObjectKind | LimitReached => {
+                Status::OperationNotAllowed
+            }
+            AlreadyInitialized | AlreadyExists => Status::AlreadyExists,
+            BadSignature | UnwrapFailed => Status::OriginatorNotAuthenticated,
+            StaleCounter => Status::Conflict,
+            UnknownSe | UnknownObject => Status::NotFound,
+            NoPrivilege | NoIdentity | SuidMismatch | SuidForbidsOperation => {
+                Status::OriginatorHasNoPrivilege
+            }
+            AuthenticationFailed => Status::BadRequest,
+            StorageCorrupt | StorageFailure | RngFailure | Internal => {
+                Status::InternalServerError
+            }
+        }
+    }
+
+    pub const fn describe(self) -> &'static str {
+        use Reason::*;
+        match self {
+            Malformed => "request did not decode",
+            TooLarge => "request larger than the protocol limit",
+            UnsupportedVersion => "unsupported protocol version",
+            InvalidName => "invalid name (1-32 bytes of A-Z a-z 0-9 . _ -)",
+            InvalidSuid => "invalid SUID (tens digit 1-4, units digit 0-5)",
+            InvalidKeyMaterial => "invalid key material",
+            InvalidPublicKey => "invalid P-256 public key",
+            InvalidParameter => "parameter out of range",
+            NotInitialized => "node not initialised (no issuer yet)",
+            AlreadyInitialized => "node already initialised",
+            BadSignature => "signature does not verify",
+            StaleCounter => "command counter not above the last accepted (replay)",
+            UnknownSe => "no such SE",
+            UnknownObject => "no such object",
+            AlreadyExists => "already exists",
+            NoPrivilege => "caller has no privilege for this operation",
+            NoIdentity => "caller has no identity (public login)",
+            SuidMismatch => "SUID does not match the key's SUID",
+            SuidForbidsOperation => "the key's SUID does not allow this operation",
+            WrongObjectKind => "object kind does not support this operation",
+            PlaintextImportRefused => "plaintext import not allowed on this SE",
+            UnwrapFailed => "wrapped secret failed to open",
+            AuthenticationFailed => "ciphertext failed authentication",
+            LimitReached => "limit reached",
+            StorageCorrupt => "stored object is corrupt",
+            StorageFailure => "storage failure",
+            RngFailure => "random number generator failure",
+            Internal => "internal error",
+        }
+    }
+}
