@@ -7,6 +7,8 @@
 //! codec: policy lives in `seam-core`.
 #![no_std]
 #![forbid(unsafe_code)]
+// Bounded inline variants are the point: no allocator is needed to decode.
+#![allow(clippy::large_enum_variant)]
 
 mod bytes;
 mod status;
@@ -71,7 +73,10 @@ pub struct Request {
 
 impl Request {
     pub fn new(op: Op) -> Self {
-        Request { version: PROTOCOL_VERSION, op }
+        Request {
+            version: PROTOCOL_VERSION,
+            op,
+        }
     }
 }
 
@@ -81,7 +86,9 @@ pub enum Op {
     /// Public: node id, key-agreement public key, issuer key. Any caller, even PUBLIC login.
     NodeInfo,
     /// Trust on first use: bind the node to a device issuer's P-256 public key.
-    InitNode { issuer: PublicKey },
+    InitNode {
+        issuer: PublicKey,
+    },
     /// A command signed by the device issuer (create or retire a stakeholder SE).
     Issuer(IssuerCommand),
     /// A command signed by one SE's admin key (manage credentials and ACLs).
@@ -89,34 +96,89 @@ pub enum Op {
     /// Names of the SEs on this node.
     SeList,
     /// `<SE>` resource attributes.
-    SeInfo { se: Name },
+    SeInfo {
+        se: Name,
+    },
     /// Objects of an SE that the caller holds a grant on (others are not listed).
-    ObjectList { se: Name },
+    ObjectList {
+        se: Name,
+    },
     /// One object's public attributes (never its secret).
-    ObjectInfo { se: Name, object: Name },
+    ObjectInfo {
+        se: Name,
+        object: Name,
+    },
     /// The access-control entries of an object (to a caller holding a grant on it).
-    AclShow { se: Name, object: Name },
+    AclShow {
+        se: Name,
+        object: Name,
+    },
 
     /// `<sensitiveDataObject>` create, by a caller granted `CREATE` on the SE (`*`).
-    SdoCreate { se: Name, object: Name, data: Data },
-    SdoRetrieve { se: Name, object: Name },
-    SdoUpdate { se: Name, object: Name, data: Data },
-    SdoDelete { se: Name, object: Name },
+    SdoCreate {
+        se: Name,
+        object: Name,
+        data: Data,
+    },
+    SdoRetrieve {
+        se: Name,
+        object: Name,
+    },
+    SdoUpdate {
+        se: Name,
+        object: Name,
+        data: Data,
+    },
+    SdoDelete {
+        se: Name,
+        object: Name,
+    },
 
     /// `<signature>`: ECDSA P-256 SHA-256 with a stored private key.
-    Sign { key: KeyRef, input: SignInput },
-    Verify { key: KeyRef, input: SignInput, signature: Signature },
+    Sign {
+        key: KeyRef,
+        input: SignInput,
+    },
+    Verify {
+        key: KeyRef,
+        input: SignInput,
+        signature: Signature,
+    },
     /// `<hash>`.
-    Hash { alg: HashAlg, message: Data },
+    Hash {
+        alg: HashAlg,
+        message: Data,
+    },
     /// `<rand>`.
-    Random { len: u16 },
+    Random {
+        len: u16,
+    },
     /// `<cipher>` `<encrypt>` / `<decrypt>` with a stored AES-128 key.
-    Encrypt { key: KeyRef, alg: AeadAlg, nonce: Vec<u8, MAX_NONCE>, aad: Vec<u8, MAX_AAD>, plaintext: Data },
-    Decrypt { key: KeyRef, alg: AeadAlg, nonce: Vec<u8, MAX_NONCE>, aad: Vec<u8, MAX_AAD>, ciphertext: Sealed },
+    Encrypt {
+        key: KeyRef,
+        alg: AeadAlg,
+        nonce: Vec<u8, MAX_NONCE>,
+        aad: Vec<u8, MAX_AAD>,
+        plaintext: Data,
+    },
+    Decrypt {
+        key: KeyRef,
+        alg: AeadAlg,
+        nonce: Vec<u8, MAX_NONCE>,
+        aad: Vec<u8, MAX_AAD>,
+        ciphertext: Sealed,
+    },
     /// HMAC-SHA-256 with a stored secret.
-    Mac { key: KeyRef, message: Data },
+    Mac {
+        key: KeyRef,
+        message: Data,
+    },
     /// HMAC-SHA-256 checked inside, in constant time.
-    MacVerify { key: KeyRef, message: Data, tag: Digest },
+    MacVerify {
+        key: KeyRef,
+        message: Data,
+        tag: Digest,
+    },
 }
 
 /// A stored key, and the SUID the caller means to use it for.
@@ -160,8 +222,14 @@ pub struct IssuerCommand {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IssuerOp {
-    CreateSe { se: Name, admin: PublicKey, allow_plaintext_import: bool },
-    RetireSe { se: Name },
+    CreateSe {
+        se: Name,
+        admin: PublicKey,
+        allow_plaintext_import: bool,
+    },
+    RetireSe {
+        se: Name,
+    },
 }
 
 /// A command from one SE's admin. The signature covers [`AdminPayload`]; all
@@ -177,19 +245,44 @@ pub struct AdminCommand {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AdminOp {
     /// A P-256 key pair generated inside; the public key comes back.
-    GenerateKeyPair { object: Name, suid: u8 },
+    GenerateKeyPair {
+        object: Name,
+        suid: u8,
+    },
     /// A random symmetric secret of `len` bytes (16..=64) generated inside.
-    GenerateSecret { object: Name, suid: u8, len: u8 },
+    GenerateSecret {
+        object: Name,
+        suid: u8,
+        len: u8,
+    },
     /// A credential wrapped to the node's key-agreement key.
-    Import { object: Name, suid: u8, kind: ObjectKind, wrapped: WrappedSecret },
+    Import {
+        object: Name,
+        suid: u8,
+        kind: ObjectKind,
+        wrapped: WrappedSecret,
+    },
     /// A credential in the clear: only for an SE created with `allow_plaintext_import`.
-    ImportPlaintext { object: Name, suid: u8, kind: ObjectKind, material: Data },
-    Delete { object: Name },
+    ImportPlaintext {
+        object: Name,
+        suid: u8,
+        kind: ObjectKind,
+        material: Data,
+    },
+    Delete {
+        object: Name,
+    },
     /// Add (or replace, for the same grantee) an access-control entry. `object`
     /// may be `*`: the entry then covers every object of the SE with its SUID,
     /// and `CREATE` of sensitive data objects.
-    Grant { object: Name, entry: AclEntry },
-    Revoke { object: Name, grantee: ClientId },
+    Grant {
+        object: Name,
+        entry: AclEntry,
+    },
+    Revoke {
+        object: Name,
+        grantee: ClientId,
+    },
 }
 
 /// What kind of secret an object holds.
@@ -272,14 +365,17 @@ pub struct IssuerPayload<'a> {
     pub op: &'a IssuerOp,
 }
 
-/// The bytes an SE admin signs (postcard encoding of this value). The node id
-/// and SE name make a command useless on any other node or SE; the counter,
+/// The bytes an SE admin signs (postcard encoding of this value). The node id,
+/// SE name and SE instance make a command useless on any other node or SE; the counter,
 /// which must exceed the last one the SE accepted, makes it useless twice.
 #[derive(Clone, Debug, Serialize)]
 pub struct AdminPayload<'a> {
     pub domain: &'a str,
     pub node_id: &'a NodeId,
     pub se: &'a str,
+    /// The SE's instance ([`SeInfo::instance`]): a command for a retired SE
+    /// is useless on a new SE of the same name.
+    pub se_instance: u64,
     pub counter: u64,
     pub ops: &'a [AdminOp],
 }
@@ -346,6 +442,9 @@ pub struct SeInfo {
     /// supportedResourceType (`srt`), our codes in [`ResourceType`].
     pub supported_resource_types: Vec<ResourceType, 8>,
     pub admin: PublicKey,
+    /// The issuer counter of the command that created this SE; unique on the
+    /// node, and part of every admin signature.
+    pub instance: u64,
     /// Last admin command counter accepted.
     pub admin_counter: u64,
     pub allow_plaintext_import: bool,
@@ -382,3 +481,19 @@ pub enum AdminOutcome {
     Done,
     PublicKey(PublicKey),
 }
+
+/// What a [`WrappedSecret`] is bound to (postcard encoding of this value is the
+/// key-derivation info and the AEAD associated data): a secret wrapped for one
+/// node, SE, object, kind and SUID opens nowhere else.
+#[derive(Clone, Debug, Serialize)]
+pub struct WrapBinding<'a> {
+    pub domain: &'a str,
+    pub node_id: &'a NodeId,
+    pub se: &'a str,
+    pub se_instance: u64,
+    pub object: &'a str,
+    pub kind: ObjectKind,
+    pub suid: u8,
+}
+
+pub const WRAP_DOMAIN: &str = "seam wrapped secret v1";

@@ -150,9 +150,7 @@ impl Reason {
                 Status::OriginatorHasNoPrivilege
             }
             AuthenticationFailed => Status::BadRequest,
-            StorageCorrupt | StorageFailure | RngFailure | Internal => {
-                Status::InternalServerError
-            }
+            StorageCorrupt | StorageFailure | RngFailure | Internal => Status::InternalServerError,
         }
     }
 

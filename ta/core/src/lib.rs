@@ -1,2 +1,178 @@
+//! The seam Secure Environment: every stakeholder SE, credential, access
+//! check and cryptographic operation, as one pure entry point
+//! [`SecureEnvironment::process`] over a [`Store`] and an [`Rng`].
+//!
+//! The same code runs in the OP-TEE TA (`seam-ta`) and in the host library's
+//! simulator. It never panics on input: every failure becomes a response.
 #![no_std]
+#![forbid(unsafe_code)]
 extern crate alloc;
+
+mod access;
+mod admin;
+pub mod crypto;
+mod functions;
+mod info;
+mod records;
+pub mod store;
+mod validate;
+
+pub use admin::wrap_binding;
+
+pub use crypto::{Rng, RngError};
+pub use store::{Store, StoreError};
+
+use alloc::vec::Vec;
+use seam_proto::{
+    ClientId, Op, Reason, Reply, Request, Response, Status, MAX_MESSAGE, PROTOCOL_VERSION,
+};
+
+/// Who is calling, as the platform established it (never the caller's word).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// No identity (TEEC_LOGIN_PUBLIC): may only read public node information.
+    Public,
+    /// An OP-TEE client UUID (TEEC_LOGIN_USER / TEEC_LOGIN_GROUP).
+    Client(ClientId),
+}
+
+/// What the platform vouches for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Platform {
+    /// TS-0003 security level reported in SE info: 2 for a TEE, 0 for the simulator.
+    pub security_level: u8,
+}
+
+pub struct SecureEnvironment<S: Store, R: Rng> {
+    store: S,
+    rng: R,
+    platform: Platform,
+}
+
+impl<S: Store, R: Rng> SecureEnvironment<S, R> {
+    pub fn new(store: S, rng: R, platform: Platform) -> Self {
+        SecureEnvironment {
+            store,
+            rng,
+            platform,
+        }
+    }
+
+    /// Decode `request`, run it for `caller`, and encode the response. Every
+    /// failure, including an undecodable request, is an encoded response.
+    pub fn process(&mut self, caller: &Caller, request: &[u8]) -> Vec<u8> {
+        let response = match self.handle(caller, request) {
+            Ok((status, reply)) => Response {
+                status: status.code(),
+                reply,
+            },
+            Err(reason) => Response {
+                status: reason.status().code(),
+                reply: Reply::Failed(reason),
+            },
+        };
+        encode_response(&response)
+    }
+
+    /// The store, for the platform's own maintenance (and tests).
+    pub fn store_mut(&mut self) -> &mut S {
+        &mut self.store
+    }
+
+    fn handle(&mut self, caller: &Caller, request: &[u8]) -> Result<(Status, Reply), Reason> {
+        let request = decode_request(request)?;
+        let ok = |reply| Ok((Status::Ok, reply));
+        let store = &mut self.store;
+        let rng: &mut dyn Rng = &mut self.rng;
+        match &request.op {
+            Op::NodeInfo => ok(info::node_info(store)?),
+            Op::InitNode { issuer } => {
+                access::identity(caller)?;
+                Ok((Status::Created, admin::init_node(store, rng, issuer)?))
+            }
+            Op::Issuer(cmd) => {
+                access::identity(caller)?;
+                admin::issuer_command(store, cmd)
+            }
+            Op::Admin(cmd) => {
+                access::identity(caller)?;
+                admin::admin_command(store, rng, cmd)
+            }
+            Op::SeList => ok(info::se_list(store)?),
+            Op::SeInfo { se } => ok(info::se_info(store, &self.platform, se)?),
+            Op::ObjectList { se } => ok(info::object_list(store, caller, se)?),
+            Op::ObjectInfo { se, object } => ok(info::object_info(store, caller, se, object)?),
+            Op::AclShow { se, object } => ok(info::acl_show(store, caller, se, object)?),
+            Op::SdoCreate { se, object, data } => {
+                functions::sdo_create(store, caller, se, object, data)
+            }
+            Op::SdoRetrieve { se, object } => {
+                ok(functions::sdo_retrieve(store, caller, se, object)?)
+            }
+            Op::SdoUpdate { se, object, data } => {
+                functions::sdo_update(store, caller, se, object, data)
+            }
+            Op::SdoDelete { se, object } => functions::sdo_delete(store, caller, se, object),
+            Op::Sign { key, input } => ok(functions::sign(store, caller, key, input)?),
+            Op::Verify {
+                key,
+                input,
+                signature,
+            } => ok(functions::verify(store, caller, key, input, signature)?),
+            Op::Hash { alg, message } => ok(functions::hash(caller, *alg, message)?),
+            Op::Random { len } => ok(functions::random(caller, rng, *len)?),
+            Op::Encrypt {
+                key,
+                alg,
+                nonce,
+                aad,
+                plaintext,
+            } => ok(functions::encrypt(
+                store, caller, key, *alg, nonce, aad, plaintext,
+            )?),
+            Op::Decrypt {
+                key,
+                alg,
+                nonce,
+                aad,
+                ciphertext,
+            } => ok(functions::decrypt(
+                store, caller, key, *alg, nonce, aad, ciphertext,
+            )?),
+            Op::Mac { key, message } => ok(functions::mac(store, caller, key, message)?),
+            Op::MacVerify { key, message, tag } => {
+                ok(functions::mac_verify(store, caller, key, message, tag)?)
+            }
+        }
+    }
+}
+
+/// Size, then version, then the whole request: a request of another version
+/// is reported as such even if the rest of it means nothing to us.
+fn decode_request(bytes: &[u8]) -> Result<Request, Reason> {
+    if bytes.len() > MAX_MESSAGE {
+        return Err(Reason::TooLarge);
+    }
+    let (version, _) = postcard::take_from_bytes::<u16>(bytes).map_err(|_| Reason::Malformed)?;
+    if version != PROTOCOL_VERSION {
+        return Err(Reason::UnsupportedVersion);
+    }
+    match postcard::take_from_bytes::<Request>(bytes) {
+        Ok((request, [])) => Ok(request),
+        _ => Err(Reason::Malformed),
+    }
+}
+
+fn encode_response(response: &Response) -> Vec<u8> {
+    match postcard::to_allocvec(response) {
+        Ok(bytes) => bytes,
+        // Cannot happen for our bounded types; still answer, never panic.
+        Err(_) => {
+            let failed = Response {
+                status: Status::InternalServerError.code(),
+                reply: Reply::Failed(Reason::Internal),
+            };
+            postcard::to_allocvec(&failed).unwrap_or_default()
+        }
+    }
+}

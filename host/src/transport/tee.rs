@@ -1,0 +1,1 @@
+// Owned by the emulated-device work: the libteec transport goes here.

@@ -1,0 +1,362 @@
+//! Signed commands: the device issuer creates and retires stakeholder SEs;
+//! each SE's admin manages its credentials and ACLs.
+//!
+//! A command is accepted only if its ECDSA signature verifies over the
+//! canonical payload (which names this node, and for an admin command the SE
+//! and its instance) and its counter exceeds the last accepted one. All the
+//! operations of an admin command are applied to a copy of the SE record and
+//! stored with one atomic write, so a failing operation applies nothing.
+
+use alloc::vec::Vec;
+use seam_proto::{
+    AdminCommand, AdminOp, AdminOutcome, AdminPayload, IssuerCommand, IssuerOp, IssuerPayload,
+    Name, NodeId, ObjectKind, PublicKey, Reason, Reply, Signature, Status, WrapBinding,
+    ADMIN_DOMAIN, ISSUER_DOMAIN, MAX_ACL_ENTRIES, MAX_ADMIN_OPS, MAX_DATA, MAX_OBJECTS_PER_SE,
+    MAX_SES, WRAP_DOMAIN,
+};
+use zeroize::Zeroizing;
+
+use crate::crypto::{self, Rng};
+use crate::records::{self, NodeRecord, SeRecord, StoredObject};
+use crate::store::Store;
+use crate::validate::{self, WILDCARD};
+
+/// Shortest and longest symmetric secret.
+pub const SECRET_LEN: core::ops::RangeInclusive<usize> = 16..=64;
+
+fn verify_signed<T: serde::Serialize>(
+    key: &PublicKey,
+    payload: &T,
+    signature: &Signature,
+) -> Result<(), Reason> {
+    let bytes = Zeroizing::new(postcard::to_allocvec(payload).map_err(|_| Reason::Internal)?);
+    if crypto::sign::verify_message(key.as_bytes(), &bytes, signature.as_bytes()) {
+        Ok(())
+    } else {
+        Err(Reason::BadSignature)
+    }
+}
+
+pub fn init_node(
+    store: &mut impl Store,
+    rng: &mut dyn Rng,
+    issuer: &PublicKey,
+) -> Result<Reply, Reason> {
+    if records::load_node(store)?.is_some() {
+        return Err(Reason::AlreadyInitialized);
+    }
+    crypto::sign::validate_public(issuer.as_bytes()).map_err(|_| Reason::InvalidPublicKey)?;
+    let mut node_id = [0u8; 16];
+    rng.fill(&mut node_id).map_err(|_| Reason::RngFailure)?;
+    let private = crypto::sign::generate(rng).map_err(|_| Reason::RngFailure)?;
+    let public = crypto::sign::public_key(&private).map_err(|_| Reason::Internal)?;
+    let node = NodeRecord {
+        version: records::record_version(),
+        node_id: NodeId(node_id),
+        issuer: *issuer,
+        issuer_counter: 0,
+        key_agreement_public: PublicKey(public),
+        key_agreement_private: *private,
+    };
+    records::save_node(store, &node)?;
+    Ok(Reply::Done)
+}
+
+pub fn issuer_command(
+    store: &mut impl Store,
+    cmd: &IssuerCommand,
+) -> Result<(Status, Reply), Reason> {
+    let mut node = records::load_node(store)?.ok_or(Reason::NotInitialized)?;
+    let payload = IssuerPayload {
+        domain: ISSUER_DOMAIN,
+        node_id: &node.node_id,
+        counter: cmd.counter,
+        op: &cmd.op,
+    };
+    verify_signed(&node.issuer, &payload, &cmd.signature)?;
+    if cmd.counter <= node.issuer_counter {
+        return Err(Reason::StaleCounter);
+    }
+    match &cmd.op {
+        IssuerOp::CreateSe {
+            se,
+            admin,
+            allow_plaintext_import,
+        } => {
+            validate::name(se)?;
+            crypto::sign::validate_public(admin.as_bytes())
+                .map_err(|_| Reason::InvalidPublicKey)?;
+            let existing = records::se_names(store)?;
+            if existing.iter().any(|n| n.as_str() == se.as_str()) {
+                return Err(Reason::AlreadyExists);
+            }
+            if existing.len() >= MAX_SES {
+                return Err(Reason::LimitReached);
+            }
+            // The counter is stored first: a crash after it loses the command
+            // (the issuer resends) but can never let it be replayed.
+            node.issuer_counter = cmd.counter;
+            records::save_node(store, &node)?;
+            let record = SeRecord {
+                version: records::record_version(),
+                name: se.clone(),
+                admin: *admin,
+                instance: cmd.counter,
+                admin_counter: 0,
+                allow_plaintext_import: *allow_plaintext_import,
+                se_acl: Vec::new(),
+                objects: Vec::new(),
+            };
+            records::save_se(store, &record)?;
+            Ok((Status::Created, Reply::Done))
+        }
+        IssuerOp::RetireSe { se } => {
+            validate::name(se)?;
+            if !records::se_names(store)?
+                .iter()
+                .any(|n| n.as_str() == se.as_str())
+            {
+                return Err(Reason::UnknownSe);
+            }
+            node.issuer_counter = cmd.counter;
+            records::save_node(store, &node)?;
+            records::delete_se(store, se)?;
+            Ok((Status::Deleted, Reply::Done))
+        }
+    }
+}
+
+pub fn admin_command(
+    store: &mut impl Store,
+    rng: &mut dyn Rng,
+    cmd: &AdminCommand,
+) -> Result<(Status, Reply), Reason> {
+    let node = records::load_node(store)?.ok_or(Reason::NotInitialized)?;
+    validate::name(&cmd.se)?;
+    let mut se = records::load_se(store, &cmd.se)?;
+    let payload = AdminPayload {
+        domain: ADMIN_DOMAIN,
+        node_id: &node.node_id,
+        se: &cmd.se,
+        se_instance: se.instance,
+        counter: cmd.counter,
+        ops: &cmd.ops,
+    };
+    verify_signed(&se.admin, &payload, &cmd.signature)?;
+    if cmd.counter <= se.admin_counter {
+        return Err(Reason::StaleCounter);
+    }
+    if cmd.ops.is_empty() || cmd.ops.len() > MAX_ADMIN_OPS {
+        return Err(Reason::InvalidParameter);
+    }
+    let mut outcomes = heapless::Vec::<AdminOutcome, MAX_ADMIN_OPS>::new();
+    for op in cmd.ops.iter() {
+        let outcome = apply(&node, &mut se, rng, op)?;
+        outcomes.push(outcome).map_err(|_| Reason::Internal)?;
+    }
+    se.admin_counter = cmd.counter;
+    records::save_se(store, &se)?;
+    Ok((Status::Ok, Reply::Admin(outcomes)))
+}
+
+fn apply(
+    node: &NodeRecord,
+    se: &mut SeRecord,
+    rng: &mut dyn Rng,
+    op: &AdminOp,
+) -> Result<AdminOutcome, Reason> {
+    match op {
+        AdminOp::GenerateKeyPair { object, suid } => {
+            check_new_object(se, object, *suid)?;
+            let private = crypto::sign::generate(rng).map_err(|_| Reason::RngFailure)?;
+            let public =
+                PublicKey(crypto::sign::public_key(&private).map_err(|_| Reason::Internal)?);
+            insert(
+                se,
+                object,
+                ObjectKind::EcP256,
+                *suid,
+                &private[..],
+                Some(public),
+            );
+            Ok(AdminOutcome::PublicKey(public))
+        }
+        AdminOp::GenerateSecret { object, suid, len } => {
+            check_new_object(se, object, *suid)?;
+            if !SECRET_LEN.contains(&usize::from(*len)) {
+                return Err(Reason::InvalidParameter);
+            }
+            let mut secret = Zeroizing::new([0u8; 64]);
+            let secret = &mut secret[..usize::from(*len)];
+            rng.fill(secret).map_err(|_| Reason::RngFailure)?;
+            insert(se, object, ObjectKind::Secret, *suid, secret, None);
+            Ok(AdminOutcome::Done)
+        }
+        AdminOp::Import {
+            object,
+            suid,
+            kind,
+            wrapped,
+        } => {
+            check_new_object(se, object, *suid)?;
+            let binding = wrap_binding(&node.node_id, &se.name, se.instance, object, *kind, *suid)?;
+            let material = crypto::wrap::unwrap(
+                &node.key_agreement_private,
+                wrapped.ephemeral.as_bytes(),
+                &wrapped.nonce,
+                &wrapped.ciphertext,
+                &binding,
+            )
+            .map_err(|_| Reason::UnwrapFailed)?;
+            import(se, object, *kind, *suid, &material)
+        }
+        AdminOp::ImportPlaintext {
+            object,
+            suid,
+            kind,
+            material,
+        } => {
+            if !se.allow_plaintext_import {
+                return Err(Reason::PlaintextImportRefused);
+            }
+            check_new_object(se, object, *suid)?;
+            import(se, object, *kind, *suid, material)
+        }
+        AdminOp::Delete { object } => {
+            validate::name(object)?;
+            let before = se.objects.len();
+            se.objects.retain(|o| o.name.as_str() != object.as_str());
+            if se.objects.len() == before {
+                return Err(Reason::UnknownObject);
+            }
+            Ok(AdminOutcome::Done)
+        }
+        AdminOp::Grant { object, entry } => {
+            validate::grant_target(object)?;
+            let acl = if object.as_str() == WILDCARD {
+                // A `*` entry covers objects of its SUID; one granting only
+                // CREATE may carry SUID 0 (no key use).
+                if !(entry.suid == 0 && entry.ops == seam_proto::Ops::CREATE) {
+                    validate::suid(entry.suid)?;
+                }
+                &mut se.se_acl
+            } else {
+                let target = se.object_mut(object).ok_or(Reason::UnknownObject)?;
+                if entry.suid != target.suid {
+                    return Err(Reason::SuidMismatch);
+                }
+                &mut target.acl
+            };
+            if entry.ops.0 & !seam_proto::Ops::ALL.0 != 0 || entry.ops.0 == 0 {
+                return Err(Reason::InvalidParameter);
+            }
+            acl.retain(|e| e.grantee != entry.grantee);
+            if acl.len() >= MAX_ACL_ENTRIES {
+                return Err(Reason::LimitReached);
+            }
+            acl.push(*entry);
+            Ok(AdminOutcome::Done)
+        }
+        AdminOp::Revoke { object, grantee } => {
+            validate::grant_target(object)?;
+            let acl = if object.as_str() == WILDCARD {
+                &mut se.se_acl
+            } else {
+                &mut se.object_mut(object).ok_or(Reason::UnknownObject)?.acl
+            };
+            acl.retain(|e| e.grantee != *grantee);
+            Ok(AdminOutcome::Done)
+        }
+    }
+}
+
+/// The bytes a wrapped secret for this target is bound to; the host builds
+/// the same with [`wrap_binding`] when it wraps.
+pub fn wrap_binding(
+    node_id: &NodeId,
+    se: &str,
+    se_instance: u64,
+    object: &str,
+    kind: ObjectKind,
+    suid: u8,
+) -> Result<Vec<u8>, Reason> {
+    let binding = WrapBinding {
+        domain: WRAP_DOMAIN,
+        node_id,
+        se,
+        se_instance,
+        object,
+        kind,
+        suid,
+    };
+    postcard::to_allocvec(&binding).map_err(|_| Reason::Internal)
+}
+
+fn check_new_object(se: &SeRecord, object: &Name, suid: u8) -> Result<(), Reason> {
+    validate::name(object)?;
+    validate::suid(suid)?;
+    if se.object(object).is_some() {
+        return Err(Reason::AlreadyExists);
+    }
+    if se.objects.len() >= MAX_OBJECTS_PER_SE {
+        return Err(Reason::LimitReached);
+    }
+    Ok(())
+}
+
+fn import(
+    se: &mut SeRecord,
+    object: &Name,
+    kind: ObjectKind,
+    suid: u8,
+    material: &[u8],
+) -> Result<AdminOutcome, Reason> {
+    match kind {
+        ObjectKind::Secret => {
+            if !SECRET_LEN.contains(&material.len()) {
+                return Err(Reason::InvalidKeyMaterial);
+            }
+            insert(se, object, kind, suid, material, None);
+            Ok(AdminOutcome::Done)
+        }
+        ObjectKind::EcP256 => {
+            crypto::sign::validate_private(material).map_err(|_| Reason::InvalidKeyMaterial)?;
+            let scalar: Zeroizing<[u8; 32]> = Zeroizing::new(
+                material
+                    .try_into()
+                    .map_err(|_| Reason::InvalidKeyMaterial)?,
+            );
+            let public = PublicKey(
+                crypto::sign::public_key(&scalar).map_err(|_| Reason::InvalidKeyMaterial)?,
+            );
+            insert(se, object, kind, suid, &scalar[..], Some(public));
+            Ok(AdminOutcome::PublicKey(public))
+        }
+        ObjectKind::Data => {
+            if material.is_empty() || material.len() > MAX_DATA {
+                return Err(Reason::InvalidKeyMaterial);
+            }
+            insert(se, object, kind, suid, material, None);
+            Ok(AdminOutcome::Done)
+        }
+    }
+}
+
+fn insert(
+    se: &mut SeRecord,
+    object: &Name,
+    kind: ObjectKind,
+    suid: u8,
+    secret: &[u8],
+    public_key: Option<PublicKey>,
+) {
+    se.objects.push(StoredObject {
+        name: object.clone(),
+        kind,
+        suid,
+        secret: secret.to_vec(),
+        public_key,
+        creator: None,
+        acl: Vec::new(),
+    });
+}

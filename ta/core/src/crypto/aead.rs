@@ -1,0 +1,190 @@
+//! AES-128 authenticated encryption: CCM (RFC 3610, NIST SP 800-38C) with a
+//! 16-byte or 8-byte tag, and GCM (NIST SP 800-38D), via the `ccm`, `aes`
+//! and `aes-gcm` crates.
+//!
+//! The sealed form is always `ciphertext ‖ tag`.
+//!
+//! | [`Aead`] | key | nonce | tag |
+//! |---|---|---|---|
+//! | `Aes128Ccm` | 16 | 7..=13 | 16 |
+//! | `Aes128Ccm8` | 16 | 7..=13 | 8 |
+//! | `Aes128Gcm` | 16 | 12 | 16 |
+//!
+//! `Aes128Ccm8` with a 12-byte nonce is the record protection of the DTLS
+//! suites `TLS_PSK_WITH_AES_128_CCM_8` / `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8`
+//! (RFC 6655, RFC 7251). CCM bounds the plaintext length by the nonce size
+//! (`2^(8·(15 − nonce_len))` bytes), e.g. 65535 bytes with a 13-byte nonce.
+
+use aes::Aes128;
+use aes_gcm::aead::generic_array::{ArrayLength, GenericArray};
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::Aes128Gcm;
+use alloc::vec::Vec;
+use ccm::consts::{U10, U11, U12, U13, U16, U7, U8, U9};
+use ccm::Ccm;
+use zeroize::Zeroizing;
+
+use super::CryptoError;
+
+/// Instantiates `$f::<Ccm<Aes128, $tag, N>>` for the runtime nonce length
+/// `$len` (7..=13; anything else is `InvalidLength`).
+macro_rules! ccm_dispatch {
+    ($f:ident, $tag:ty, $len:expr, $($arg:expr),+) => {
+        match $len {
+            7 => $f::<Ccm<Aes128, $tag, U7>>($($arg),+),
+            8 => $f::<Ccm<Aes128, $tag, U8>>($($arg),+),
+            9 => $f::<Ccm<Aes128, $tag, U9>>($($arg),+),
+            10 => $f::<Ccm<Aes128, $tag, U10>>($($arg),+),
+            11 => $f::<Ccm<Aes128, $tag, U11>>($($arg),+),
+            12 => $f::<Ccm<Aes128, $tag, U12>>($($arg),+),
+            13 => $f::<Ccm<Aes128, $tag, U13>>($($arg),+),
+            _ => Err(CryptoError::InvalidLength),
+        }
+    };
+}
+
+/// An AES-128 AEAD algorithm.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Aead {
+    /// AES-128-CCM, 16-byte tag, nonce of 7 to 13 bytes.
+    Aes128Ccm,
+    /// AES-128-CCM_8, 8-byte tag, nonce of 7 to 13 bytes.
+    Aes128Ccm8,
+    /// AES-128-GCM, 16-byte tag, 12-byte nonce.
+    Aes128Gcm,
+}
+
+impl Aead {
+    /// The key length in bytes (16 for all).
+    pub const fn key_len(self) -> usize {
+        16
+    }
+
+    /// The tag length in bytes.
+    pub const fn tag_len(self) -> usize {
+        match self {
+            Aead::Aes128Ccm | Aead::Aes128Gcm => 16,
+            Aead::Aes128Ccm8 => 8,
+        }
+    }
+
+    /// Whether `len` is an accepted nonce length.
+    pub const fn nonce_len_ok(self, len: usize) -> bool {
+        match self {
+            Aead::Aes128Ccm | Aead::Aes128Ccm8 => len >= 7 && len <= 13,
+            Aead::Aes128Gcm => len == 12,
+        }
+    }
+}
+
+/// Encrypts and authenticates `plaintext` with `aad`; returns
+/// `ciphertext ‖ tag`. `InvalidKey` for a key that is not 16 bytes,
+/// `InvalidLength` for an unsupported nonce length or a plaintext too long
+/// for the CCM length field.
+pub fn seal(
+    alg: Aead,
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, CryptoError> {
+    check_params(alg, key, nonce)?;
+    let tag_len = alg.tag_len();
+    let mut buf = Vec::new();
+    buf.try_reserve_exact(plaintext.len().saturating_add(tag_len))
+        .map_err(|_| CryptoError::InvalidLength)?;
+    buf.extend_from_slice(plaintext);
+    let sealed = match alg {
+        Aead::Aes128Gcm => seal_with::<Aes128Gcm>(key, nonce, aad, &mut buf),
+        Aead::Aes128Ccm => ccm_dispatch!(seal_with, U16, nonce.len(), key, nonce, aad, &mut buf),
+        Aead::Aes128Ccm8 => ccm_dispatch!(seal_with, U8, nonce.len(), key, nonce, aad, &mut buf),
+    };
+    // The buffer held plaintext until encrypted: never leave a copy behind.
+    if sealed.is_err() {
+        zeroize::Zeroize::zeroize(&mut buf);
+    }
+    sealed.map(|()| buf)
+}
+
+/// Verifies and decrypts `ciphertext ‖ tag`. `InvalidKey` / `InvalidLength`
+/// as for [`seal`]; `AuthenticationFailed` for a sealed input shorter than
+/// the tag, or whose tag does not verify under `key`, `nonce` and `aad`.
+pub fn open(
+    alg: Aead,
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    sealed: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+    check_params(alg, key, nonce)?;
+    let ct_len = sealed
+        .len()
+        .checked_sub(alg.tag_len())
+        .ok_or(CryptoError::AuthenticationFailed)?;
+    let (ct, tag) = sealed
+        .split_at_checked(ct_len)
+        .ok_or(CryptoError::AuthenticationFailed)?;
+    let mut buf = Zeroizing::new(Vec::new());
+    buf.try_reserve_exact(ct.len())
+        .map_err(|_| CryptoError::InvalidLength)?;
+    buf.extend_from_slice(ct);
+    let opened = match alg {
+        Aead::Aes128Gcm => open_with::<Aes128Gcm>(key, nonce, aad, &mut buf, tag),
+        Aead::Aes128Ccm => {
+            ccm_dispatch!(open_with, U16, nonce.len(), key, nonce, aad, &mut buf, tag)
+        }
+        Aead::Aes128Ccm8 => {
+            ccm_dispatch!(open_with, U8, nonce.len(), key, nonce, aad, &mut buf, tag)
+        }
+    };
+    // On failure `buf` (possibly holding unauthenticated plaintext) is
+    // wiped when dropped.
+    opened.map(|()| buf)
+}
+
+fn check_params(alg: Aead, key: &[u8], nonce: &[u8]) -> Result<(), CryptoError> {
+    if key.len() != alg.key_len() {
+        return Err(CryptoError::InvalidKey);
+    }
+    if !alg.nonce_len_ok(nonce.len()) {
+        return Err(CryptoError::InvalidLength);
+    }
+    Ok(())
+}
+
+/// Encrypts `buf` in place and appends the tag.
+fn seal_with<A: AeadInPlace + KeyInit>(
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    buf: &mut Vec<u8>,
+) -> Result<(), CryptoError> {
+    let cipher = A::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
+    let nonce = exact::<A::NonceSize>(nonce)?;
+    let tag = cipher
+        .encrypt_in_place_detached(&nonce, aad, buf.as_mut_slice())
+        .map_err(|_| CryptoError::InvalidLength)?;
+    buf.extend_from_slice(tag.as_slice());
+    Ok(())
+}
+
+/// Decrypts `buf` in place after checking `tag`.
+fn open_with<A: AeadInPlace + KeyInit>(
+    key: &[u8],
+    nonce: &[u8],
+    aad: &[u8],
+    buf: &mut Vec<u8>,
+    tag: &[u8],
+) -> Result<(), CryptoError> {
+    let cipher = A::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
+    let nonce = exact::<A::NonceSize>(nonce)?;
+    let tag = GenericArray::<u8, A::TagSize>::from_exact_iter(tag.iter().copied())
+        .ok_or(CryptoError::AuthenticationFailed)?;
+    cipher
+        .decrypt_in_place_detached(&nonce, aad, buf.as_mut_slice(), &tag)
+        .map_err(|_| CryptoError::AuthenticationFailed)
+}
+
+fn exact<N: ArrayLength<u8>>(bytes: &[u8]) -> Result<GenericArray<u8, N>, CryptoError> {
+    GenericArray::from_exact_iter(bytes.iter().copied()).ok_or(CryptoError::InvalidLength)
+}

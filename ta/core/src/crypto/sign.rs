@@ -1,0 +1,119 @@
+//! ECDSA over P-256 with SHA-256 (FIPS 186-4, SEC 1), via the `p256` crate.
+//!
+//! Encodings:
+//! * private keys are the 32-byte big-endian scalar `d`, `0 < d < n`;
+//! * public keys are 65-byte uncompressed SEC 1 points (`04 ‖ X ‖ Y`);
+//!   compressed points are not accepted here;
+//! * signatures are the 64-byte fixed-size `r ‖ s` (IEEE P1363), both
+//!   big-endian. TLS puts signatures on the wire in DER: converting is the
+//!   caller's job.
+//!
+//! Signing is deterministic (RFC 6979 §3.2, HMAC-SHA-256 DRBG). **Low-S
+//! normalisation is not applied**: `s` may be in the upper half of `1..n`,
+//! exactly as RFC 6979 produces it (this is what TLS and X.509 expect;
+//! P-256 ECDSA verifiers accept both). Verification likewise accepts
+//! high-S signatures.
+
+use p256::ecdsa::signature::hazmat::{PrehashSigner, PrehashVerifier};
+use p256::ecdsa::{Signature, SigningKey, VerifyingKey};
+use p256::{FieldBytes, PublicKey, SecretKey};
+use zeroize::{Zeroize, Zeroizing};
+
+use super::{fill_random, hash::sha256, CryptoError, Rng};
+
+/// How many times [`generate`] draws a fresh 32-byte candidate before giving
+/// up. A uniformly random candidate is out of range with probability below
+/// 2^-32, so exhausting this means the RNG is broken (e.g. returns zeros).
+const GENERATE_ATTEMPTS: usize = 64;
+
+/// Generates a private scalar: draws 32 random bytes and retries while the
+/// value is not in `1..n` (rejection sampling; no bias).
+pub fn generate(rng: &mut dyn Rng) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
+    let mut candidate = Zeroizing::new([0u8; 32]);
+    for _ in 0..GENERATE_ATTEMPTS {
+        fill_random(rng, candidate.as_mut())?;
+        if validate_private(candidate.as_ref()).is_ok() {
+            return Ok(candidate);
+        }
+    }
+    Err(CryptoError::Rng)
+}
+
+/// Parses a private scalar: exactly 32 bytes, `0 < d < n`.
+pub(crate) fn secret_key(scalar: &[u8]) -> Result<SecretKey, CryptoError> {
+    let bytes: [u8; 32] = scalar.try_into().map_err(|_| CryptoError::InvalidKey)?;
+    let mut field = FieldBytes::from(bytes);
+    let key = SecretKey::from_bytes(&field).map_err(|_| CryptoError::InvalidKey);
+    field.zeroize();
+    key
+}
+
+/// Checks that `scalar` is a valid private key: 32 bytes, `0 < d < n`.
+pub fn validate_private(scalar: &[u8]) -> Result<(), CryptoError> {
+    secret_key(scalar).map(|_| ())
+}
+
+/// The public key `d·G` of `private`, as a 65-byte uncompressed SEC 1 point.
+pub fn public_key(private: &[u8; 32]) -> Result<[u8; 65], CryptoError> {
+    let public = secret_key(private)?.public_key();
+    encode_uncompressed(&public)
+}
+
+/// Encodes a public key as 65-byte uncompressed SEC 1.
+pub(crate) fn encode_uncompressed(public: &PublicKey) -> Result<[u8; 65], CryptoError> {
+    use p256::elliptic_curve::sec1::ToEncodedPoint;
+    public
+        .to_encoded_point(false)
+        .as_bytes()
+        .try_into()
+        .map_err(|_| CryptoError::InvalidPublicKey)
+}
+
+/// Parses a 65-byte uncompressed SEC 1 public key: `04 ‖ X ‖ Y`, the point
+/// on the curve (coordinates reduced, equation satisfied), not the identity.
+pub(crate) fn parse_public(public: &[u8]) -> Result<PublicKey, CryptoError> {
+    if public.len() != 65 || public.first() != Some(&0x04) {
+        return Err(CryptoError::InvalidPublicKey);
+    }
+    PublicKey::from_sec1_bytes(public).map_err(|_| CryptoError::InvalidPublicKey)
+}
+
+/// Checks that `public` is a valid 65-byte uncompressed P-256 public key.
+pub fn validate_public(public: &[u8]) -> Result<(), CryptoError> {
+    parse_public(public).map(|_| ())
+}
+
+/// Signs a SHA-256 digest (RFC 6979 deterministic `k`), returning `r ‖ s`.
+/// No low-S normalisation (see the module documentation).
+pub fn sign_digest(private: &[u8; 32], digest: &[u8; 32]) -> Result<[u8; 64], CryptoError> {
+    let key = SigningKey::from(secret_key(private)?);
+    let sig: Signature = key
+        .sign_prehash(digest)
+        .map_err(|_| CryptoError::InvalidKey)?;
+    Ok(sig.to_bytes().into())
+}
+
+/// Signs `SHA-256(msg)`; see [`sign_digest`].
+pub fn sign_message(private: &[u8; 32], msg: &[u8]) -> Result<[u8; 64], CryptoError> {
+    sign_digest(private, &sha256(msg))
+}
+
+/// Verifies an `r ‖ s` signature over a SHA-256 digest. `false` for a
+/// malformed public key (see [`validate_public`]), `r` or `s` outside
+/// `1..n`, or a signature that does not verify. High-S is accepted.
+pub fn verify_digest(public: &[u8], digest: &[u8; 32], sig: &[u8; 64]) -> bool {
+    let Ok(public) = parse_public(public) else {
+        return false;
+    };
+    let Ok(sig) = Signature::from_slice(sig) else {
+        return false;
+    };
+    VerifyingKey::from(public)
+        .verify_prehash(digest, &sig)
+        .is_ok()
+}
+
+/// Verifies an `r ‖ s` signature over `SHA-256(msg)`; see [`verify_digest`].
+pub fn verify_message(public: &[u8], msg: &[u8], sig: &[u8; 64]) -> bool {
+    verify_digest(public, &sha256(msg), sig)
+}

@@ -1,0 +1,339 @@
+//! The TS-0016 functions a caller uses stored credentials through:
+//! sensitiveDataObject, signature, hash, rand, cipher, MAC.
+
+use alloc::vec::Vec;
+use seam_proto::{
+    AeadAlg, ClientId, Data, Digest, HashAlg, KeyRef, Name, ObjectKind, Ops, Reason, Reply,
+    SignInput, Signature, Status, MAX_DATA, MAX_OBJECTS_PER_SE, MAX_RANDOM,
+};
+use zeroize::Zeroizing;
+
+use crate::access;
+use crate::crypto::{self, Rng};
+use crate::records::{self, SeRecord, StoredObject};
+use crate::store::Store;
+use crate::validate;
+use crate::Caller;
+
+/// A 32-byte scalar from a stored EC object.
+fn scalar(object: &StoredObject) -> Result<Zeroizing<[u8; 32]>, Reason> {
+    let bytes: [u8; 32] = object
+        .secret
+        .as_slice()
+        .try_into()
+        .map_err(|_| Reason::StorageCorrupt)?;
+    Ok(Zeroizing::new(bytes))
+}
+
+/// Loads the SE and finds the key, checking the caller may use it for `op`.
+/// An object the caller holds no grant on is refused with NoPrivilege whether
+/// or not it exists, so use attempts reveal nothing of another's objects.
+fn with_key<T>(
+    store: &mut impl Store,
+    caller: &Caller,
+    key: &KeyRef,
+    op: Ops,
+    kind: ObjectKind,
+    f: impl FnOnce(&StoredObject) -> Result<T, Reason>,
+) -> Result<T, Reason> {
+    access::identity(caller)?;
+    validate::name(&key.se)?;
+    validate::name(&key.key)?;
+    let se = records::load_se(store, &key.se)?;
+    let object = match se.object(&key.key) {
+        Some(o) => o,
+        None => {
+            return Err(if wildcard_grant(&se, caller, op, key.suid) {
+                Reason::UnknownObject
+            } else {
+                Reason::NoPrivilege
+            })
+        }
+    };
+    access::check_key_use(&se, object, caller, op, key.suid)?;
+    if object.kind != kind {
+        return Err(Reason::WrongObjectKind);
+    }
+    f(object)
+}
+
+fn wildcard_grant(se: &SeRecord, caller: &Caller, op: Ops, suid: u8) -> bool {
+    match caller {
+        Caller::Client(who) => se
+            .se_acl
+            .iter()
+            .any(|e| e.grantee == *who && e.ops.contains(op) && e.suid == suid),
+        Caller::Public => false,
+    }
+}
+
+fn digest_of(input: &SignInput) -> [u8; 32] {
+    match input {
+        SignInput::Message(m) => crypto::hash::sha256(m),
+        SignInput::Digest(d) => d.0,
+    }
+}
+
+pub fn sign(
+    store: &mut impl Store,
+    caller: &Caller,
+    key: &KeyRef,
+    input: &SignInput,
+) -> Result<Reply, Reason> {
+    with_key(
+        store,
+        caller,
+        key,
+        Ops::SIGN,
+        ObjectKind::EcP256,
+        |object| {
+            let d = scalar(object)?;
+            let sig = crypto::sign::sign_digest(&d, &digest_of(input))
+                .map_err(|_| Reason::StorageCorrupt)?;
+            Ok(Reply::Signature(Signature(sig)))
+        },
+    )
+}
+
+pub fn verify(
+    store: &mut impl Store,
+    caller: &Caller,
+    key: &KeyRef,
+    input: &SignInput,
+    signature: &Signature,
+) -> Result<Reply, Reason> {
+    with_key(
+        store,
+        caller,
+        key,
+        Ops::VERIFY,
+        ObjectKind::EcP256,
+        |object| {
+            let public = object.public_key.ok_or(Reason::StorageCorrupt)?;
+            let ok = crypto::sign::verify_digest(
+                public.as_bytes(),
+                &digest_of(input),
+                signature.as_bytes(),
+            );
+            Ok(Reply::Verified(ok))
+        },
+    )
+}
+
+fn aead_of(alg: AeadAlg) -> crypto::aead::Aead {
+    match alg {
+        AeadAlg::Aes128Ccm => crypto::aead::Aead::Aes128Ccm,
+        AeadAlg::Aes128Ccm8 => crypto::aead::Aead::Aes128Ccm8,
+        AeadAlg::Aes128Gcm => crypto::aead::Aead::Aes128Gcm,
+    }
+}
+
+fn aes_key(object: &StoredObject) -> Result<&[u8], Reason> {
+    if object.secret.len() == 16 {
+        Ok(&object.secret)
+    } else {
+        Err(Reason::WrongObjectKind)
+    }
+}
+
+pub fn encrypt(
+    store: &mut impl Store,
+    caller: &Caller,
+    key: &KeyRef,
+    alg: AeadAlg,
+    nonce: &[u8],
+    aad: &[u8],
+    plaintext: &[u8],
+) -> Result<Reply, Reason> {
+    with_key(
+        store,
+        caller,
+        key,
+        Ops::ENCRYPT,
+        ObjectKind::Secret,
+        |object| {
+            let sealed = crypto::aead::seal(aead_of(alg), aes_key(object)?, nonce, aad, plaintext)
+                .map_err(|_| Reason::InvalidParameter)?;
+            let out = heapless::Vec::from_slice(&sealed).map_err(|_| Reason::InvalidParameter)?;
+            Ok(Reply::Ciphertext(out))
+        },
+    )
+}
+
+pub fn decrypt(
+    store: &mut impl Store,
+    caller: &Caller,
+    key: &KeyRef,
+    alg: AeadAlg,
+    nonce: &[u8],
+    aad: &[u8],
+    ciphertext: &[u8],
+) -> Result<Reply, Reason> {
+    with_key(
+        store,
+        caller,
+        key,
+        Ops::DECRYPT,
+        ObjectKind::Secret,
+        |object| {
+            let opened = crypto::aead::open(aead_of(alg), aes_key(object)?, nonce, aad, ciphertext)
+                .map_err(|e| match e {
+                    crypto::CryptoError::AuthenticationFailed => Reason::AuthenticationFailed,
+                    _ => Reason::InvalidParameter,
+                })?;
+            let out = heapless::Vec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?;
+            Ok(Reply::Plaintext(out))
+        },
+    )
+}
+
+pub fn mac(
+    store: &mut impl Store,
+    caller: &Caller,
+    key: &KeyRef,
+    message: &[u8],
+) -> Result<Reply, Reason> {
+    with_key(store, caller, key, Ops::MAC, ObjectKind::Secret, |object| {
+        Ok(Reply::Mac(Digest(crypto::mac::hmac_sha256(
+            &object.secret,
+            &[message],
+        ))))
+    })
+}
+
+pub fn mac_verify(
+    store: &mut impl Store,
+    caller: &Caller,
+    key: &KeyRef,
+    message: &[u8],
+    tag: &Digest,
+) -> Result<Reply, Reason> {
+    with_key(store, caller, key, Ops::MAC, ObjectKind::Secret, |object| {
+        Ok(Reply::Verified(crypto::mac::verify_hmac_sha256(
+            &object.secret,
+            &[message],
+            tag.as_bytes(),
+        )))
+    })
+}
+
+pub fn hash(caller: &Caller, alg: HashAlg, message: &[u8]) -> Result<Reply, Reason> {
+    access::identity(caller)?;
+    match alg {
+        HashAlg::Sha256 => Ok(Reply::Digest(Digest(crypto::hash::sha256(message)))),
+    }
+}
+
+pub fn random(caller: &Caller, rng: &mut dyn Rng, len: u16) -> Result<Reply, Reason> {
+    access::identity(caller)?;
+    let len = usize::from(len);
+    if len == 0 || len > MAX_RANDOM {
+        return Err(Reason::InvalidParameter);
+    }
+    let mut out = heapless::Vec::new();
+    out.resize(len, 0).map_err(|_| Reason::InvalidParameter)?;
+    rng.fill(&mut out).map_err(|_| Reason::RngFailure)?;
+    Ok(Reply::Random(out))
+}
+
+/// Loads the SE and finds a data object the caller may use for `op`.
+fn data_object<'a>(
+    se: &'a mut SeRecord,
+    caller: &Caller,
+    object: &str,
+    op: Ops,
+) -> Result<&'a mut StoredObject, Reason> {
+    validate::name(object)?;
+    let found = match se.object(object) {
+        Some(o) => o,
+        None => return Err(Reason::NoPrivilege),
+    };
+    access::check_data_use(se, found, caller, op)?;
+    if found.kind != ObjectKind::Data {
+        return Err(Reason::WrongObjectKind);
+    }
+    se.object_mut(object).ok_or(Reason::Internal)
+}
+
+pub fn sdo_create(
+    store: &mut impl Store,
+    caller: &Caller,
+    se_name: &Name,
+    object: &Name,
+    data: &Data,
+) -> Result<(Status, Reply), Reason> {
+    let who: ClientId = access::identity(caller)?;
+    validate::name(se_name)?;
+    validate::name(object)?;
+    let mut se = records::load_se(store, se_name)?;
+    access::check_create(&se, caller)?;
+    if data.is_empty() || data.len() > MAX_DATA {
+        return Err(Reason::InvalidParameter);
+    }
+    if se.object(object).is_some() {
+        return Err(Reason::AlreadyExists);
+    }
+    if se.objects.len() >= MAX_OBJECTS_PER_SE {
+        return Err(Reason::LimitReached);
+    }
+    se.objects.push(StoredObject {
+        name: object.clone(),
+        kind: ObjectKind::Data,
+        suid: 0,
+        secret: data.to_vec(),
+        public_key: None,
+        creator: Some(who),
+        acl: Vec::new(),
+    });
+    records::save_se(store, &se)?;
+    Ok((Status::Created, Reply::Done))
+}
+
+pub fn sdo_retrieve(
+    store: &mut impl Store,
+    caller: &Caller,
+    se_name: &Name,
+    object: &Name,
+) -> Result<Reply, Reason> {
+    access::identity(caller)?;
+    validate::name(se_name)?;
+    let mut se = records::load_se(store, se_name)?;
+    let found = data_object(&mut se, caller, object, Ops::RETRIEVE)?;
+    let out = heapless::Vec::from_slice(&found.secret).map_err(|_| Reason::StorageCorrupt)?;
+    Ok(Reply::Data(out))
+}
+
+pub fn sdo_update(
+    store: &mut impl Store,
+    caller: &Caller,
+    se_name: &Name,
+    object: &Name,
+    data: &Data,
+) -> Result<(Status, Reply), Reason> {
+    access::identity(caller)?;
+    validate::name(se_name)?;
+    let mut se = records::load_se(store, se_name)?;
+    let found = data_object(&mut se, caller, object, Ops::UPDATE)?;
+    if data.is_empty() {
+        return Err(Reason::InvalidParameter);
+    }
+    let old = core::mem::replace(&mut found.secret, data.to_vec());
+    drop(Zeroizing::new(old));
+    records::save_se(store, &se)?;
+    Ok((Status::Updated, Reply::Done))
+}
+
+pub fn sdo_delete(
+    store: &mut impl Store,
+    caller: &Caller,
+    se_name: &Name,
+    object: &Name,
+) -> Result<(Status, Reply), Reason> {
+    access::identity(caller)?;
+    validate::name(se_name)?;
+    let mut se = records::load_se(store, se_name)?;
+    data_object(&mut se, caller, object, Ops::DELETE)?;
+    se.objects.retain(|o| o.name.as_str() != object.as_str());
+    records::save_se(store, &se)?;
+    Ok((Status::Deleted, Reply::Done))
+}

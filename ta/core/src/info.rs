@@ -1,0 +1,153 @@
+//! What a caller may learn: node, SE and object attributes. Nothing here
+//! returns a secret.
+
+use core::fmt::Write;
+use seam_proto::{
+    Name, NodeIdentity, NodeInfo, ObjectInfo, Reason, Reply, ResourceType, SeInfo, MAX_SES,
+    PROTOCOL_VERSION,
+};
+
+use crate::access;
+use crate::records::{self, SeRecord, StoredObject};
+use crate::store::Store;
+use crate::validate;
+use crate::{Caller, Platform};
+
+/// SEType (`seT`) of a GlobalPlatform TEE (TS-0016 M2M-SE-ID type code 3).
+pub const SE_TYPE_TEE: u8 = 3;
+
+pub fn node_info(store: &mut impl Store) -> Result<Reply, Reason> {
+    let node = records::load_node(store)?.map(|n| NodeIdentity {
+        node_id: n.node_id,
+        issuer: n.issuer,
+        key_agreement: n.key_agreement_public,
+        issuer_counter: n.issuer_counter,
+    });
+    Ok(Reply::NodeInfo(NodeInfo {
+        protocol_version: PROTOCOL_VERSION,
+        node,
+    }))
+}
+
+pub fn se_list(store: &mut impl Store) -> Result<Reply, Reason> {
+    let mut out = heapless::Vec::<Name, MAX_SES>::new();
+    for name in records::se_names(store)? {
+        // Names in the store were validated on creation; skip anything else.
+        if let Ok(n) = Name::try_from(name.as_str()) {
+            if out.push(n).is_err() {
+                break;
+            }
+        }
+    }
+    Ok(Reply::SeList(out))
+}
+
+pub fn se_info(
+    store: &mut impl Store,
+    platform: &Platform,
+    se_name: &Name,
+) -> Result<Reply, Reason> {
+    validate::name(se_name)?;
+    let node = records::load_node(store)?.ok_or(Reason::NotInitialized)?;
+    let se = records::load_se(store, se_name)?;
+    let mut id = heapless::String::new();
+    // m2mSeID: type code, then an id unique to this node and SE.
+    let _ = write!(id, "{}-", SE_TYPE_TEE);
+    for b in node.node_id.0.iter() {
+        let _ = write!(id, "{:02x}", b);
+    }
+    write!(id, "-{}", se.name).map_err(|_| Reason::Internal)?;
+    let mut types = heapless::Vec::new();
+    for t in [
+        ResourceType::SensitiveDataObject,
+        ResourceType::Cipher,
+        ResourceType::Signature,
+        ResourceType::Hash,
+        ResourceType::Rand,
+    ] {
+        types.push(t).map_err(|_| Reason::Internal)?;
+    }
+    Ok(Reply::SeInfo(SeInfo {
+        name: se.name.clone(),
+        m2m_se_id: id,
+        se_type: SE_TYPE_TEE,
+        security_level: platform.security_level,
+        supported_resource_types: types,
+        admin: se.admin,
+        instance: se.instance,
+        admin_counter: se.admin_counter,
+        allow_plaintext_import: se.allow_plaintext_import,
+        objects: se.objects.len() as u16,
+    }))
+}
+
+fn describe(object: &StoredObject) -> ObjectInfo {
+    ObjectInfo {
+        name: object.name.clone(),
+        kind: object.kind,
+        suid: object.suid,
+        size: object.secret.len() as u16,
+        public_key: object.public_key,
+        creator: object.creator,
+    }
+}
+
+pub fn object_list(
+    store: &mut impl Store,
+    caller: &Caller,
+    se_name: &Name,
+) -> Result<Reply, Reason> {
+    access::identity(caller)?;
+    validate::name(se_name)?;
+    let se = records::load_se(store, se_name)?;
+    let mut out = heapless::Vec::new();
+    for object in se
+        .objects
+        .iter()
+        .filter(|o| access::may_see(&se, o, caller))
+    {
+        out.push(describe(object)).map_err(|_| Reason::Internal)?;
+    }
+    Ok(Reply::Objects(out))
+}
+
+fn visible<'a>(
+    se: &'a SeRecord,
+    caller: &Caller,
+    object: &str,
+) -> Result<&'a StoredObject, Reason> {
+    validate::name(object)?;
+    match se.object(object) {
+        Some(o) if access::may_see(se, o, caller) => Ok(o),
+        _ => Err(Reason::NoPrivilege),
+    }
+}
+
+pub fn object_info(
+    store: &mut impl Store,
+    caller: &Caller,
+    se_name: &Name,
+    object: &Name,
+) -> Result<Reply, Reason> {
+    access::identity(caller)?;
+    validate::name(se_name)?;
+    let se = records::load_se(store, se_name)?;
+    Ok(Reply::Object(describe(visible(&se, caller, object)?)))
+}
+
+pub fn acl_show(
+    store: &mut impl Store,
+    caller: &Caller,
+    se_name: &Name,
+    object: &Name,
+) -> Result<Reply, Reason> {
+    access::identity(caller)?;
+    validate::name(se_name)?;
+    let se = records::load_se(store, se_name)?;
+    let found = visible(&se, caller, object)?;
+    let mut out = heapless::Vec::new();
+    for e in found.acl.iter() {
+        out.push(*e).map_err(|_| Reason::Internal)?;
+    }
+    Ok(Reply::Acl(out))
+}

@@ -1,0 +1,166 @@
+//! What the Secure Environment stores, and how records are read and written.
+//!
+//! One store object per node (`node`) and one per stakeholder SE (`se.<name>`),
+//! holding that SE's credentials, ACLs and admin counter. Keeping an SE in one
+//! object makes a signed admin command — several operations — apply all or
+//! nothing with a single atomic `put`, and a corrupt SE object cannot damage
+//! another SE.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use seam_proto::{AclEntry, ClientId, Name, NodeId, ObjectKind, PublicKey, Reason};
+use serde::{Deserialize, Serialize};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::store::{Store, StoreError};
+
+/// Layout version of stored records; a record of another version is reported
+/// as corrupt rather than misread.
+const RECORD_VERSION: u8 = 1;
+
+pub const NODE_OBJECT: &str = "node";
+const SE_PREFIX: &str = "se.";
+
+#[derive(Serialize, Deserialize)]
+pub struct NodeRecord {
+    pub version: u8,
+    pub node_id: NodeId,
+    pub issuer: PublicKey,
+    pub issuer_counter: u64,
+    pub key_agreement_public: PublicKey,
+    pub key_agreement_private: [u8; 32],
+}
+
+impl Drop for NodeRecord {
+    fn drop(&mut self) {
+        self.key_agreement_private.zeroize();
+    }
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SeRecord {
+    pub version: u8,
+    pub name: Name,
+    pub admin: PublicKey,
+    pub instance: u64,
+    pub admin_counter: u64,
+    pub allow_plaintext_import: bool,
+    /// Grants on `*`: every object whose SUID matches, and SDO creation.
+    pub se_acl: Vec<AclEntry>,
+    pub objects: Vec<StoredObject>,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+pub struct StoredObject {
+    pub name: Name,
+    pub kind: ObjectKind,
+    pub suid: u8,
+    /// The secret: key bytes, scalar or data. Never leaves, except `Data`
+    /// through an authorised SDO retrieve.
+    pub secret: Vec<u8>,
+    pub public_key: Option<PublicKey>,
+    pub creator: Option<ClientId>,
+    pub acl: Vec<AclEntry>,
+}
+
+impl Drop for StoredObject {
+    fn drop(&mut self) {
+        self.secret.zeroize();
+    }
+}
+
+impl SeRecord {
+    pub fn object(&self, name: &str) -> Option<&StoredObject> {
+        self.objects.iter().find(|o| o.name.as_str() == name)
+    }
+
+    pub fn object_mut(&mut self, name: &str) -> Option<&mut StoredObject> {
+        self.objects.iter_mut().find(|o| o.name.as_str() == name)
+    }
+}
+
+pub fn se_object_name(se: &str) -> String {
+    let mut s = String::with_capacity(SE_PREFIX.len() + se.len());
+    s.push_str(SE_PREFIX);
+    s.push_str(se);
+    s
+}
+
+fn store_error(e: StoreError) -> Reason {
+    match e {
+        StoreError::Corrupt => Reason::StorageCorrupt,
+        StoreError::Full => Reason::LimitReached,
+        StoreError::Failure => Reason::StorageFailure,
+    }
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(bytes: Zeroizing<Vec<u8>>) -> Result<T, Reason> {
+    match bytes.split_first() {
+        Some((&RECORD_VERSION, _)) => {}
+        _ => return Err(Reason::StorageCorrupt),
+    }
+    match postcard::take_from_bytes::<T>(&bytes) {
+        Ok((value, [])) => Ok(value),
+        _ => Err(Reason::StorageCorrupt),
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, Reason> {
+    postcard::to_allocvec(value)
+        .map(Zeroizing::new)
+        .map_err(|_| Reason::Internal)
+}
+
+pub fn load_node(store: &mut impl Store) -> Result<Option<NodeRecord>, Reason> {
+    match store.get(NODE_OBJECT).map_err(store_error)? {
+        None => Ok(None),
+        Some(bytes) => decode(Zeroizing::new(bytes)).map(Some),
+    }
+}
+
+pub fn save_node(store: &mut impl Store, node: &NodeRecord) -> Result<(), Reason> {
+    let bytes = encode(node)?;
+    store.put(NODE_OBJECT, &bytes).map_err(store_error)
+}
+
+pub fn load_se(store: &mut impl Store, se: &str) -> Result<SeRecord, Reason> {
+    match store.get(&se_object_name(se)).map_err(store_error)? {
+        None => Err(Reason::UnknownSe),
+        Some(bytes) => {
+            let record: SeRecord = decode(Zeroizing::new(bytes))?;
+            // A record stored under another name is tampering, not an SE.
+            if record.name.as_str() != se {
+                return Err(Reason::StorageCorrupt);
+            }
+            Ok(record)
+        }
+    }
+}
+
+pub fn save_se(store: &mut impl Store, record: &SeRecord) -> Result<(), Reason> {
+    let bytes = encode(record)?;
+    store
+        .put(&se_object_name(&record.name), &bytes)
+        .map_err(store_error)
+}
+
+pub fn delete_se(store: &mut impl Store, se: &str) -> Result<(), Reason> {
+    store.delete(&se_object_name(se)).map_err(store_error)
+}
+
+/// Names of the SEs in the store (read from object names: a corrupt SE
+/// record is still listed, and reported when used).
+pub fn se_names(store: &mut impl Store) -> Result<Vec<String>, Reason> {
+    let mut names: Vec<String> = store
+        .list()
+        .map_err(store_error)?
+        .into_iter()
+        .filter_map(|n| n.strip_prefix(SE_PREFIX).map(String::from))
+        .collect();
+    names.sort();
+    Ok(names)
+}
+
+pub const fn record_version() -> u8 {
+    RECORD_VERSION
+}
