@@ -213,6 +213,10 @@ pub struct Stakeholder<'d> {
 }
 
 impl Stakeholder<'_> {
+    pub fn admin_public(&self) -> PublicKey {
+        self.admin.public_key()
+    }
+
     pub fn key(&self, object: &str, suid: u8) -> KeyRef {
         KeyRef {
             se: seam::client::name(&self.se).unwrap(),
@@ -269,5 +273,7 @@ pub fn status_of<T>(r: &seam::Result<T>) -> u16 {
         Err(e) => e.status(),
     }
 }
+
+pub mod fuzzing;
 
 pub use seam;

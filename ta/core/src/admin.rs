@@ -187,7 +187,9 @@ fn apply(
                 return Err(Reason::InvalidParameter);
             }
             let mut secret = Zeroizing::new([0u8; 64]);
-            let secret = &mut secret[..usize::from(*len)];
+            let secret = secret
+                .get_mut(..usize::from(*len))
+                .ok_or(Reason::InvalidParameter)?;
             rng.fill(secret).map_err(|_| Reason::RngFailure)?;
             insert(se, object, ObjectKind::Secret, *suid, secret, None);
             Ok(AdminOutcome::Done)

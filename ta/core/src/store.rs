@@ -28,3 +28,29 @@ pub trait Store {
     /// Names of all objects.
     fn list(&mut self) -> Result<Vec<String>, StoreError>;
 }
+
+/// A store in memory: for tests and fuzzing.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct MemStore {
+    pub objects: alloc::collections::BTreeMap<String, Vec<u8>>,
+}
+
+impl Store for MemStore {
+    fn get(&mut self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.objects.get(name).cloned())
+    }
+
+    fn put(&mut self, name: &str, data: &[u8]) -> Result<(), StoreError> {
+        self.objects.insert(String::from(name), data.to_vec());
+        Ok(())
+    }
+
+    fn delete(&mut self, name: &str) -> Result<(), StoreError> {
+        self.objects.remove(name);
+        Ok(())
+    }
+
+    fn list(&mut self) -> Result<Vec<String>, StoreError> {
+        Ok(self.objects.keys().cloned().collect())
+    }
+}

@@ -41,8 +41,9 @@ pub fn generate(rng: &mut dyn Rng) -> Result<Zeroizing<[u8; 32]>, CryptoError> {
 
 /// Parses a private scalar: exactly 32 bytes, `0 < d < n`.
 pub(crate) fn secret_key(scalar: &[u8]) -> Result<SecretKey, CryptoError> {
-    let bytes: [u8; 32] = scalar.try_into().map_err(|_| CryptoError::InvalidKey)?;
+    let mut bytes: [u8; 32] = scalar.try_into().map_err(|_| CryptoError::InvalidKey)?;
     let mut field = FieldBytes::from(bytes);
+    bytes.zeroize();
     let key = SecretKey::from_bytes(&field).map_err(|_| CryptoError::InvalidKey);
     field.zeroize();
     key

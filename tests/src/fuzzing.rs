@@ -1,0 +1,265 @@
+//! A deterministic in-memory node for fuzzing `SecureEnvironment::process`
+//! and for replaying the fuzz corpus in ordinary tests.
+
+use seam::proto::{AclEntry, AdminOp, IssuerOp, KeyRef, Op, Ops, Request, SignInput};
+use seam::{AdminKey, CommandSigner};
+use seam_core::store::MemStore;
+use seam_core::{Caller, Platform, Rng, RngError, SecureEnvironment};
+
+use crate::{encode, Who, TEST_ISSUER_SCALAR};
+
+/// Not random at all: SHA-256 of a counter. Fuzzing needs reproducible runs.
+#[derive(Clone)]
+pub struct CountingRng(u64);
+
+impl Rng for CountingRng {
+    fn fill(&mut self, out: &mut [u8]) -> Result<(), RngError> {
+        for chunk in out.chunks_mut(32) {
+            self.0 += 1;
+            let block = seam_core::crypto::hash::sha256(&self.0.to_be_bytes());
+            chunk.copy_from_slice(&block[..chunk.len()]);
+        }
+        Ok(())
+    }
+}
+
+pub type FuzzNode = SecureEnvironment<MemStore, CountingRng>;
+
+pub const ADMIN_SCALAR: [u8; 32] = [0x42; 32];
+pub const SE: &str = "fuzz";
+
+/// The caller the fixture grants its keys to.
+pub fn caller() -> Caller {
+    Caller::Client(Who::Group(61001).id())
+}
+
+fn run(node: &mut FuzzNode, caller: &Caller, op: Op) {
+    let response = crate::decode(&node.process(caller, &encode(&Request::new(op.clone()))));
+    assert!(
+        response.status < 3000,
+        "fixture step {op:?} failed: {response:?}"
+    );
+}
+
+/// A node with an issuer, one SE, an EC key, an AES key and a data object,
+/// all granted to [`caller`].
+pub fn node() -> FuzzNode {
+    let mut node = SecureEnvironment::new(
+        MemStore::default(),
+        CountingRng(0),
+        Platform { security_level: 0 },
+    );
+    let issuer = AdminKey::from_scalar(&TEST_ISSUER_SCALAR).unwrap();
+    let admin = AdminKey::from_scalar(&ADMIN_SCALAR).unwrap();
+    let me = caller();
+    run(
+        &mut node,
+        &me,
+        Op::InitNode {
+            issuer: issuer.public_key(),
+        },
+    );
+    let identity = node_identity(&mut node);
+    let create = IssuerOp::CreateSe {
+        se: SE.try_into().unwrap(),
+        admin: admin.public_key(),
+        allow_plaintext_import: true,
+    };
+    run(
+        &mut node,
+        &me,
+        Op::Issuer(seam::client::sign_issuer(&issuer, &identity, 1, create).unwrap()),
+    );
+    let grant = |object: &str, ops: Ops, suid: u8| AdminOp::Grant {
+        object: object.try_into().unwrap(),
+        entry: AclEntry {
+            grantee: Who::Group(61001).id(),
+            ops,
+            suid,
+        },
+    };
+    let ops = vec![
+        AdminOp::GenerateKeyPair {
+            object: "sig".try_into().unwrap(),
+            suid: 25,
+        },
+        AdminOp::GenerateSecret {
+            object: "aes".try_into().unwrap(),
+            suid: 24,
+            len: 16,
+        },
+        grant("sig", Ops::SIGN.union(Ops::VERIFY), 25),
+        grant("aes", Ops::ENCRYPT.union(Ops::DECRYPT), 24),
+    ];
+    run(
+        &mut node,
+        &me,
+        Op::Admin(seam::client::sign_admin_for(&admin, &identity.node_id, SE, 1, 1, ops).unwrap()),
+    );
+    node
+}
+
+fn node_identity(node: &mut FuzzNode) -> seam::proto::NodeIdentity {
+    let response =
+        crate::decode(&node.process(&Caller::Public, &encode(&Request::new(Op::NodeInfo))));
+    match response.reply {
+        seam::proto::Reply::NodeInfo(info) => info.node.expect("initialised"),
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Does the fixture's key still sign? (Checks that an input destroyed nothing.)
+pub fn key_still_signs(node: &mut FuzzNode) -> bool {
+    let key = KeyRef {
+        se: SE.try_into().unwrap(),
+        key: "sig".try_into().unwrap(),
+        suid: 25,
+    };
+    let op = Op::Sign {
+        key,
+        input: SignInput::Digest(seam::proto::Digest([7; 32])),
+    };
+    let response = crate::decode(&node.process(&caller(), &encode(&Request::new(op))));
+    response.status == 2000
+}
+
+/// Valid requests of every kind against the fixture: the fuzz seed corpus.
+pub fn seeds() -> Vec<(String, Vec<u8>)> {
+    let mut node = node();
+    let identity = node_identity(&mut node);
+    let admin = AdminKey::from_scalar(&ADMIN_SCALAR).unwrap();
+    let issuer = AdminKey::from_scalar(&TEST_ISSUER_SCALAR).unwrap();
+    let se = || -> seam::proto::Name { SE.try_into().unwrap() };
+    let key = |k: &str, suid: u8| KeyRef {
+        se: se(),
+        key: k.try_into().unwrap(),
+        suid,
+    };
+    let data = |d: &[u8]| seam::proto::heapless::Vec::from_slice(d).unwrap();
+    let admin_cmd = |ops| {
+        Op::Admin(seam::client::sign_admin_for(&admin, &identity.node_id, SE, 1, 2, ops).unwrap())
+    };
+    let ops: Vec<(&str, Op)> = vec![
+        ("node-info", Op::NodeInfo),
+        (
+            "init",
+            Op::InitNode {
+                issuer: issuer.public_key(),
+            },
+        ),
+        ("se-list", Op::SeList),
+        ("se-info", Op::SeInfo { se: se() }),
+        ("object-list", Op::ObjectList { se: se() }),
+        (
+            "object-info",
+            Op::ObjectInfo {
+                se: se(),
+                object: "sig".try_into().unwrap(),
+            },
+        ),
+        (
+            "acl-show",
+            Op::AclShow {
+                se: se(),
+                object: "sig".try_into().unwrap(),
+            },
+        ),
+        (
+            "sign",
+            Op::Sign {
+                key: key("sig", 25),
+                input: SignInput::Message(data(b"hello")),
+            },
+        ),
+        (
+            "verify",
+            Op::Verify {
+                key: key("sig", 25),
+                input: SignInput::Message(data(b"hello")),
+                signature: seam::proto::Signature([1; 64]),
+            },
+        ),
+        (
+            "hash",
+            Op::Hash {
+                alg: seam::proto::HashAlg::Sha256,
+                message: data(b"abc"),
+            },
+        ),
+        ("random", Op::Random { len: 16 }),
+        (
+            "encrypt",
+            Op::Encrypt {
+                key: key("aes", 24),
+                alg: seam::AeadAlg::Aes128Ccm8,
+                nonce: data(&[1; 12]).into_iter().collect(),
+                aad: Default::default(),
+                plaintext: data(b"x"),
+            },
+        ),
+        (
+            "decrypt",
+            Op::Decrypt {
+                key: key("aes", 24),
+                alg: seam::AeadAlg::Aes128Gcm,
+                nonce: data(&[1; 12]).into_iter().collect(),
+                aad: Default::default(),
+                ciphertext: data(&[0; 17]).into_iter().collect(),
+            },
+        ),
+        (
+            "mac",
+            Op::Mac {
+                key: key("aes", 24),
+                message: data(b"m"),
+            },
+        ),
+        (
+            "sdo-create",
+            Op::SdoCreate {
+                se: se(),
+                object: "n".try_into().unwrap(),
+                data: data(b"d"),
+            },
+        ),
+        (
+            "sdo-retrieve",
+            Op::SdoRetrieve {
+                se: se(),
+                object: "n".try_into().unwrap(),
+            },
+        ),
+        (
+            "admin-generate",
+            admin_cmd(vec![AdminOp::GenerateKeyPair {
+                object: "k2".try_into().unwrap(),
+                suid: 21,
+            }]),
+        ),
+        (
+            "admin-import",
+            admin_cmd(vec![AdminOp::ImportPlaintext {
+                object: "p".try_into().unwrap(),
+                suid: 12,
+                kind: seam::ObjectKind::Secret,
+                material: data(&[3; 16]),
+            }]),
+        ),
+        (
+            "admin-delete",
+            admin_cmd(vec![AdminOp::Delete {
+                object: "aes".try_into().unwrap(),
+            }]),
+        ),
+        (
+            "issuer-retire",
+            Op::Issuer(
+                seam::client::sign_issuer(&issuer, &identity, 2, IssuerOp::RetireSe { se: se() })
+                    .unwrap(),
+            ),
+        ),
+    ];
+    ops.into_iter()
+        .map(|(n, op)| (n.to_string(), encode(&Request::new(op))))
+        .collect()
+}
