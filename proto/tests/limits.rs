@@ -1,0 +1,149 @@
+//! The documented limits hold: the largest request and response the types
+//! can express fit in MAX_MESSAGE, and every status code round-trips.
+
+use heapless::Vec;
+use seam_proto::*;
+
+fn full<const N: usize>(byte: u8) -> Vec<u8, N> {
+    let mut v = Vec::new();
+    v.resize(N, byte).unwrap();
+    v
+}
+
+fn long_name() -> Name {
+    Name::try_from("n".repeat(MAX_NAME).as_str()).unwrap()
+}
+
+fn size<T: serde::Serialize>(value: &T) -> usize {
+    postcard::to_allocvec(value).unwrap().len()
+}
+
+/// Varints encode u64::MAX in 10 bytes: the largest counter.
+fn largest_admin_command() -> Request {
+    let import = AdminOp::Import {
+        object: long_name(),
+        suid: 45,
+        kind: ObjectKind::Data,
+        wrapped: WrappedSecret {
+            ephemeral: PublicKey([0xff; 65]),
+            nonce: [0xff; 12],
+            ciphertext: full(0xff),
+        },
+    };
+    let mut ops = Vec::new();
+    for _ in 0..MAX_ADMIN_OPS {
+        ops.push(import.clone()).unwrap();
+    }
+    Request {
+        version: u16::MAX,
+        op: Op::Admin(AdminCommand {
+            se: long_name(),
+            counter: u64::MAX,
+            ops,
+            signature: Signature([0xff; 64]),
+        }),
+    }
+}
+
+#[test]
+fn the_largest_request_fits() {
+    let admin = size(&largest_admin_command());
+    let key = KeyRef {
+        se: long_name(),
+        key: long_name(),
+        suid: 45,
+    };
+    let decrypt = size(&Request::new(Op::Decrypt {
+        key,
+        alg: AeadAlg::Aes128Gcm,
+        nonce: full(0xff),
+        aad: full(0xff),
+        ciphertext: full(0xff),
+    }));
+    println!("largest admin request: {admin} bytes; largest decrypt request: {decrypt} bytes; limit {MAX_MESSAGE}");
+    assert!(admin <= MAX_MESSAGE);
+    assert!(decrypt <= MAX_MESSAGE);
+    // The limit is not wildly above need either (it sizes TA buffers).
+    assert!(admin > MAX_MESSAGE / 2);
+}
+
+#[test]
+fn the_largest_response_fits() {
+    let info = ObjectInfo {
+        name: long_name(),
+        kind: ObjectKind::EcP256,
+        suid: 45,
+        size: u16::MAX,
+        public_key: Some(PublicKey([0xff; 65])),
+        creator: Some(ClientId([0xff; 16])),
+    };
+    let mut objects = Vec::new();
+    for _ in 0..MAX_OBJECTS_PER_SE {
+        objects.push(info.clone()).unwrap();
+    }
+    let list = size(&Response {
+        status: u16::MAX,
+        reply: Reply::Objects(objects),
+    });
+    let sealed = size(&Response {
+        status: u16::MAX,
+        reply: Reply::Ciphertext(full(0xff)),
+    });
+    println!("largest object list: {list} bytes; largest ciphertext: {sealed} bytes");
+    assert!(list <= MAX_MESSAGE);
+    assert!(sealed <= MAX_MESSAGE);
+}
+
+#[test]
+fn a_request_round_trips_and_a_truncated_one_does_not() {
+    let request = largest_admin_command();
+    let bytes = postcard::to_allocvec(&request).unwrap();
+    let back: Request = postcard::from_bytes(&bytes).unwrap();
+    assert_eq!(back, request);
+    assert!(postcard::from_bytes::<Request>(&bytes[..bytes.len() - 1]).is_err());
+}
+
+#[test]
+fn oversized_collections_do_not_decode() {
+    // A name one byte over MAX_NAME, hand-encoded: version 1, SeInfo, len, bytes.
+    let op_index = 5u8; // Op::SeInfo
+    let mut bytes = vec![1u8, op_index, (MAX_NAME + 1) as u8];
+    bytes.extend(std::iter::repeat_n(b'a', MAX_NAME + 1));
+    assert!(postcard::from_bytes::<Request>(&bytes).is_err());
+    bytes[2] = MAX_NAME as u8;
+    bytes.pop();
+    assert_eq!(
+        postcard::from_bytes::<Request>(&bytes).unwrap().op,
+        Op::SeInfo {
+            se: long_name_of(b'a')
+        }
+    );
+}
+
+fn long_name_of(c: u8) -> Name {
+    Name::try_from(String::from_utf8(vec![c; MAX_NAME]).unwrap().as_str()).unwrap()
+}
+
+#[test]
+fn status_codes_are_onem2m_codes() {
+    let expected = [
+        2000, 2001, 2002, 2004, 4000, 4004, 4005, 4103, 4105, 4106, 5000, 5001, 5106,
+    ];
+    let codes: std::vec::Vec<u16> = Status::ALL.iter().map(|s| s.code()).collect();
+    assert_eq!(codes, expected);
+    for s in Status::ALL {
+        assert_eq!(Status::from_code(s.code()), Some(s));
+    }
+    assert_eq!(Status::from_code(4999), None);
+    assert_eq!(Reason::NoPrivilege.status().code(), 4103);
+    assert_eq!(Reason::Malformed.status().code(), 4000);
+}
+
+#[test]
+fn client_ids_print_as_uuids() {
+    let id = ClientId([
+        0x58, 0xac, 0x9c, 0xa0, 0x20, 0x86, 0x46, 0x83, 0xa1, 0xb8, 0xec, 0x4b, 0xc0, 0x8e, 0x01,
+        0xb6,
+    ]);
+    assert_eq!(id.to_string(), "58ac9ca0-2086-4683-a1b8-ec4bc08e01b6");
+}
