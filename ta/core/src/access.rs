@@ -121,3 +121,27 @@ pub fn check_create(se: &SeRecord, caller: &Caller) -> Result<(), Reason> {
         Err(Reason::NoPrivilege)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suid_use_table() {
+        // (D)TLS keys handshake but never encrypt application data directly.
+        assert!(ops_allowed_by_suid(22).contains(Ops::HANDSHAKE));
+        assert!(!ops_allowed_by_suid(22).contains(Ops::ENCRYPT));
+        // ESData encryption keys only encrypt and decrypt.
+        assert_eq!(ops_allowed_by_suid(44), Ops::ENCRYPT.union(Ops::DECRYPT));
+        assert!(!ops_allowed_by_suid(45).contains(Ops::ENCRYPT));
+        assert!(ops_allowed_by_suid(45).contains(Ops::SIGN));
+        // No SUID allows data-object operations or creation: those are ACL-only.
+        for suid in [10u8, 11, 22, 33, 44, 45] {
+            let ops = ops_allowed_by_suid(suid);
+            assert!(
+                !ops.contains(Ops::RETRIEVE) && !ops.contains(Ops::CREATE),
+                "{suid}"
+            );
+        }
+    }
+}

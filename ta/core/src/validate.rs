@@ -40,3 +40,31 @@ pub fn suid(s: u8) -> Result<(), Reason> {
         Err(Reason::InvalidSuid)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suids_are_the_ts0004_set() {
+        let valid: alloc::vec::Vec<u8> = (0..=255u8).filter(|s| suid(*s).is_ok()).collect();
+        let expected: alloc::vec::Vec<u8> = [10u8, 20, 30, 40]
+            .iter()
+            .flat_map(|t| (0..=5).map(move |u| t + u))
+            .collect();
+        assert_eq!(valid, expected);
+    }
+
+    #[test]
+    fn names() {
+        for ok in ["a", "operator", "cse-id.v2_1", "A0"] {
+            assert!(name(ok).is_ok(), "{ok}");
+        }
+        let too_long = "x".repeat(MAX_NAME + 1);
+        for bad in ["", ".hidden", "a/b", "a b", "é", "*", too_long.as_str()] {
+            assert_eq!(name(bad), Err(Reason::InvalidName), "{bad}");
+        }
+        assert!(grant_target("*").is_ok());
+        assert!(name(&"x".repeat(MAX_NAME)).is_ok());
+    }
+}
