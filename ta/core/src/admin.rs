@@ -132,7 +132,6 @@ pub fn admin_command(
     cmd: &AdminCommand,
 ) -> Result<(Status, Reply), Reason> {
     let node = records::load_node(store)?.ok_or(Reason::NotInitialized)?;
-    validate::name(&cmd.se)?;
     let mut se = records::load_se(store, &cmd.se)?;
     let payload = AdminPayload {
         domain: ADMIN_DOMAIN,

@@ -296,7 +296,6 @@ pub fn sdo_retrieve(
     object: &Name,
 ) -> Result<Reply, Reason> {
     access::identity(caller)?;
-    validate::name(se_name)?;
     let mut se = records::load_se(store, se_name)?;
     let found = data_object(&mut se, caller, object, Ops::RETRIEVE)?;
     let out = heapless::Vec::from_slice(&found.secret).map_err(|_| Reason::StorageCorrupt)?;
@@ -311,7 +310,6 @@ pub fn sdo_update(
     data: &Data,
 ) -> Result<(Status, Reply), Reason> {
     access::identity(caller)?;
-    validate::name(se_name)?;
     let mut se = records::load_se(store, se_name)?;
     let found = data_object(&mut se, caller, object, Ops::UPDATE)?;
     if data.is_empty() {
@@ -330,7 +328,6 @@ pub fn sdo_delete(
     object: &Name,
 ) -> Result<(Status, Reply), Reason> {
     access::identity(caller)?;
-    validate::name(se_name)?;
     let mut se = records::load_se(store, se_name)?;
     data_object(&mut se, caller, object, Ops::DELETE)?;
     se.objects.retain(|o| o.name.as_str() != object.as_str());

@@ -98,7 +98,6 @@ pub fn object_list(
     se_name: &Name,
 ) -> Result<Reply, Reason> {
     access::identity(caller)?;
-    validate::name(se_name)?;
     let se = records::load_se(store, se_name)?;
     let mut out = heapless::Vec::new();
     for object in se
@@ -130,7 +129,6 @@ pub fn object_info(
     object: &Name,
 ) -> Result<Reply, Reason> {
     access::identity(caller)?;
-    validate::name(se_name)?;
     let se = records::load_se(store, se_name)?;
     Ok(Reply::Object(describe(visible(&se, caller, object)?)))
 }
@@ -142,7 +140,6 @@ pub fn acl_show(
     object: &Name,
 ) -> Result<Reply, Reason> {
     access::identity(caller)?;
-    validate::name(se_name)?;
     let se = records::load_se(store, se_name)?;
     let found = visible(&se, caller, object)?;
     let mut out = heapless::Vec::new();

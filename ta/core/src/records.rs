@@ -123,7 +123,9 @@ pub fn save_node(store: &mut impl Store, node: &NodeRecord) -> Result<(), Reason
     store.put(NODE_OBJECT, &bytes).map_err(store_error)
 }
 
+/// The SE a request names: the name checked, then the record loaded.
 pub fn load_se(store: &mut impl Store, se: &str) -> Result<SeRecord, Reason> {
+    crate::validate::name(se)?;
     match store.get(&se_object_name(se)).map_err(store_error)? {
         None => Err(Reason::UnknownSe),
         Some(bytes) => {
