@@ -41,9 +41,19 @@ fn run(node: &mut FuzzNode, caller: &Caller, op: Op) {
     );
 }
 
-/// A node with an issuer, one SE, an EC key, an AES key and a data object,
-/// all granted to [`caller`].
+/// A node with an issuer, one SE, an EC key and an AES key, both granted
+/// to [`caller`]. Built once; each call gets a fresh copy of its store.
 pub fn node() -> FuzzNode {
+    use std::sync::OnceLock;
+    static STORE: OnceLock<MemStore> = OnceLock::new();
+    let store = STORE.get_or_init(|| {
+        let mut node = build();
+        node.store_mut().clone()
+    });
+    SecureEnvironment::new(store.clone(), CountingRng(1 << 32), Platform { security_level: 0 })
+}
+
+fn build() -> FuzzNode {
     let mut node = SecureEnvironment::new(
         MemStore::default(),
         CountingRng(0),
