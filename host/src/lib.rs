@@ -4,11 +4,17 @@
 //! [`Transport`]: the real OP-TEE TA (`tee` feature) or the in-process
 //! [`Simulator`] (development only, security level 0).
 
+pub mod bundle;
 pub mod client;
 mod convert;
+#[cfg(feature = "dtls")]
+pub mod dtls;
 mod error;
+pub mod handshake;
 pub mod identity;
 pub mod signer;
+#[cfg(feature = "rustls")]
+pub mod tls;
 pub mod transport;
 
 pub use client::{Answer, Client};

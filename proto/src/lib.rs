@@ -11,6 +11,7 @@
 #![allow(clippy::large_enum_variant)]
 
 mod bytes;
+pub mod handshake;
 mod status;
 
 pub use bytes::{ClientId, Digest, NodeId, PublicKey, Signature};
@@ -179,6 +180,10 @@ pub enum Op {
         message: Data,
         tag: Digest,
     },
+    /// A (D)TLS handshake session: see [`handshake`].
+    Handshake(handshake::HandshakeOp),
+    /// A TS-0003 §10.3 key derivation into a new stored key: see [`handshake::Derive`].
+    Derive(handshake::Derive),
 }
 
 /// A stored key, and the SUID the caller means to use it for.
@@ -410,6 +415,9 @@ pub enum Reply {
     Ciphertext(Sealed),
     Plaintext(Data),
     Mac(Digest),
+    Handshake(handshake::HandshakeReply),
+    /// The key a `Derive` created.
+    Derived(ObjectInfo),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -130,6 +130,20 @@ pub enum Reason {
     RngFailure,
     /// An internal error that should not happen (reported, never a panic).
     Internal,
+    /// No such handshake session for this caller (never opened, closed,
+    /// wiped, evicted or expired).
+    UnknownHandshake,
+    /// A handshake step out of order, or a one-shot step used twice; the
+    /// session is wiped.
+    StepOutOfOrder,
+    /// The handshake session outlived its lifetime or step budget; it is wiped.
+    HandshakeExpired,
+    /// The peer's Finished (or a PSK binder) did not verify; the session is wiped.
+    FinishedMismatch,
+    /// An exporter label or derivation this session or key may not produce
+    /// (a oneM2M label whose output must stay inside, a reserved label, a
+    /// credential of the wrong use).
+    LabelNotAllowed,
 }
 
 impl Reason {
@@ -151,6 +165,10 @@ impl Reason {
             }
             AuthenticationFailed => Status::BadRequest,
             StorageCorrupt | StorageFailure | RngFailure | Internal => Status::InternalServerError,
+            UnknownHandshake => Status::NotFound,
+            StepOutOfOrder | HandshakeExpired => Status::OperationNotAllowed,
+            FinishedMismatch => Status::OriginatorNotAuthenticated,
+            LabelNotAllowed => Status::OriginatorHasNoPrivilege,
         }
     }
 
@@ -185,6 +203,11 @@ impl Reason {
             StorageFailure => "storage failure",
             RngFailure => "random number generator failure",
             Internal => "internal error",
+            UnknownHandshake => "no such handshake session",
+            StepOutOfOrder => "handshake step out of order or repeated (session wiped)",
+            HandshakeExpired => "handshake session expired (session wiped)",
+            FinishedMismatch => "peer Finished or binder does not verify (session wiped)",
+            LabelNotAllowed => "exporter label or derivation not allowed here",
         }
     }
 }

@@ -50,7 +50,11 @@ pub fn node() -> FuzzNode {
         let mut node = build();
         node.store_mut().clone()
     });
-    SecureEnvironment::new(store.clone(), CountingRng(1 << 32), Platform { security_level: 0 })
+    SecureEnvironment::new(
+        store.clone(),
+        CountingRng(1 << 32),
+        Platform { security_level: 0 },
+    )
 }
 
 fn build() -> FuzzNode {

@@ -275,5 +275,7 @@ pub fn status_of<T>(r: &seam::Result<T>) -> u16 {
 }
 
 pub mod fuzzing;
+pub mod reference;
+pub mod shared;
 
 pub use seam;

@@ -70,6 +70,12 @@ impl Simulator {
     pub fn caller(&self) -> Caller {
         self.caller
     }
+
+    /// Act as another caller from now on, on the same in-memory state (the
+    /// handshake sessions): for tests with several callers on one TA.
+    pub fn set_caller(&mut self, caller: Caller) {
+        self.caller = caller;
+    }
 }
 
 impl Transport for Simulator {

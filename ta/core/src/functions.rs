@@ -28,7 +28,7 @@ fn scalar(object: &StoredObject) -> Result<Zeroizing<[u8; 32]>, Reason> {
 /// Loads the SE and finds the key, checking the caller may use it for `op`.
 /// An object the caller holds no grant on is refused with NoPrivilege whether
 /// or not it exists, so use attempts reveal nothing of another's objects.
-fn with_key<T>(
+pub(crate) fn with_key<T>(
     store: &mut impl Store,
     caller: &Caller,
     key: &KeyRef,

@@ -14,6 +14,7 @@ mod access;
 mod admin;
 pub mod crypto;
 mod functions;
+pub mod handshake;
 mod info;
 mod records;
 pub mod store;
@@ -49,6 +50,8 @@ pub struct SecureEnvironment<S: Store, R: Rng> {
     store: S,
     rng: R,
     platform: Platform,
+    /// In-progress (D)TLS handshakes, in memory only.
+    handshakes: handshake::Handshakes,
 }
 
 impl<S: Store, R: Rng> SecureEnvironment<S, R> {
@@ -57,12 +60,26 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             store,
             rng,
             platform,
+            handshakes: handshake::Handshakes::new(),
         }
+    }
+
+    /// Wipes every handshake session of `caller`: for the platform, when the
+    /// caller's last TA session closes.
+    pub fn close_handshakes(&mut self, caller: &Caller) {
+        self.handshakes.close_all(caller);
+    }
+
+    /// Handshake sessions currently held (diagnostics and tests).
+    pub fn handshake_count(&self) -> usize {
+        self.handshakes.len()
     }
 
     /// Decode `request`, run it for `caller`, and encode the response. Every
     /// failure, including an undecodable request, is an encoded response.
     pub fn process(&mut self, caller: &Caller, request: &[u8]) -> Vec<u8> {
+        // Every invocation is one tick of the clock handshakes expire by.
+        self.handshakes.tick();
         let response = match self.handle(caller, request) {
             Ok((status, reply)) => Response {
                 status: status.code(),
@@ -145,6 +162,8 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             Op::MacVerify { key, message, tag } => {
                 ok(functions::mac_verify(store, caller, key, message, tag)?)
             }
+            Op::Handshake(op) => ok(self.handshakes.handle(store, rng, caller, op)?),
+            Op::Derive(d) => handshake::derive::derive(store, caller, d),
         }
     }
 }

@@ -118,3 +118,30 @@ pub fn verify_digest(public: &[u8], digest: &[u8; 32], sig: &[u8; 64]) -> bool {
 pub fn verify_message(public: &[u8], msg: &[u8], sig: &[u8; 64]) -> bool {
     verify_digest(public, &sha256(msg), sig)
 }
+
+/// The DER encoding (`SEQUENCE { INTEGER r, INTEGER s }`, X9.62) of an
+/// `r ‖ s` signature, as TLS and X.509 carry it: at most 72 bytes.
+pub fn signature_to_der(sig: &[u8; 64]) -> ([u8; 72], usize) {
+    fn integer(v: &[u8], out: &mut [u8; 72], n: &mut usize) {
+        // Minimal two's-complement encoding of an unsigned big-endian value.
+        let first = v.iter().position(|b| *b != 0).unwrap_or(v.len() - 1);
+        let v = &v[first..];
+        let pad = usize::from(v[0] & 0x80 != 0);
+        out[*n] = 0x02;
+        out[*n + 1] = (v.len() + pad) as u8;
+        *n += 2;
+        if pad == 1 {
+            out[*n] = 0;
+            *n += 1;
+        }
+        out[*n..*n + v.len()].copy_from_slice(v);
+        *n += v.len();
+    }
+    let mut out = [0u8; 72];
+    let mut n = 2;
+    integer(&sig[..32], &mut out, &mut n);
+    integer(&sig[32..], &mut out, &mut n);
+    out[0] = 0x30;
+    out[1] = (n - 2) as u8;
+    (out, n)
+}

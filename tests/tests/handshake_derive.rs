@@ -1,0 +1,251 @@
+//! The TS-0003 §10.3 derivations (Km, Kpsa, usage-constrained keys, E2E
+//! HKDF keys, sessionESPrimKey), stored key into stored key, each checked
+//! against Python's hmac/hashlib without the derived key ever leaving: a
+//! MAC made inside with it (or, for Kpsa, whose SUID allows no MAC, a TLS
+//! 1.2 PSK key block) must equal the one computed from the reference key.
+
+use seam::proto::handshake::{
+    Derivation, E2eKey, MasterSeed, Role, Step, StepReply, KM_LABEL, KPSA_LABEL,
+    SESSION_ESPRIM_LABEL, USAGE_CONSTRAINED_LABEL,
+};
+use seam::proto::{heapless, AdminOp, KeyRef, ObjectKind, Ops, Reason};
+use seam::Client;
+use seam_tests::reference as r;
+use seam_tests::{Device, Stakeholder, OWNER_CSE, STRANGER};
+
+const KE: [u8; 32] = [
+    0x4b, 0x65, 0x20, 0x66, 0x72, 0x6f, 0x6d, 0x20, 0x61, 0x20, 0x62, 0x6f, 0x6f, 0x74, 0x73, 0x74,
+    0x72, 0x61, 0x70, 0x20, 0x2d, 0x20, 0x6f, 0x6e, 0x65, 0x4d, 0x32, 0x4d, 0x20, 0x4d, 0x45, 0x46,
+];
+
+fn setup(device: &Device) -> Stakeholder<'_> {
+    let s = device.stakeholder_with("derive", true);
+    let op = AdminOp::ImportPlaintext {
+        object: "ke".try_into().unwrap(),
+        suid: 20,
+        kind: ObjectKind::Secret,
+        material: heapless::Vec::from_slice(&KE).unwrap(),
+    };
+    s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
+    s.grant("ke", OWNER_CSE, Ops::DERIVE, 20);
+    s
+}
+
+fn derive(c: &mut Client, source: &KeyRef, rule: Derivation, object: &str) -> KeyRef {
+    let info = c.derive_key(source, rule, object).unwrap();
+    KeyRef {
+        key: object.try_into().unwrap(),
+        suid: info.suid,
+        ..source.clone()
+    }
+}
+
+fn mac_matches(c: &mut Client, key: &KeyRef, reference_key: &[u8]) {
+    let tag = c.mac(key, b"a oneM2M primitive").unwrap();
+    assert_eq!(
+        tag.to_vec(),
+        r::hmac(reference_key, &[b"a oneM2M primitive"]),
+        "{key:?}"
+    );
+}
+
+#[test]
+fn km_and_usage_constrained_keys_match_python() {
+    let device = Device::new();
+    let s = setup(&device);
+    let mut c = device.client_as(OWNER_CSE);
+    let ke = s.key("ke", 20);
+
+    let km = derive(
+        &mut c,
+        &ke,
+        Derivation::Km {
+            maf_id: "MAF-ID.maf.example.com".try_into().unwrap(),
+        },
+        "km",
+    );
+    assert_eq!(km.suid, 21);
+    let km_ref = r::hmac(&KE, &[KM_LABEL.as_bytes(), b"MAF-ID.maf.example.com"]);
+    mac_matches(&mut c, &km, &km_ref);
+
+    let uc = derive(
+        &mut c,
+        &ke,
+        Derivation::UsageConstrained {
+            suid: 23,
+            target_id: "C-target@example".try_into().unwrap(),
+        },
+        "uc",
+    );
+    assert_eq!(uc.suid, 23);
+    let uc_ref = r::hmac(
+        &KE,
+        &[
+            USAGE_CONSTRAINED_LABEL.as_bytes(),
+            b"23",
+            b"C-target@example",
+        ],
+    );
+    mac_matches(&mut c, &uc, &uc_ref);
+}
+
+#[test]
+fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
+    let device = Device::new();
+    let s = setup(&device);
+    let mut c = device.client_as(OWNER_CSE);
+    let ke = s.key("ke", 20);
+
+    let kpsa = derive(
+        &mut c,
+        &ke,
+        Derivation::Kpsa {
+            enrolee_id: "enrolee-b.example".try_into().unwrap(),
+        },
+        "kpsa",
+    );
+    assert_eq!(kpsa.suid, 22);
+    let kpsa_ref = r::hmac(&KE, &[KPSA_LABEL.as_bytes(), b"enrolee-b.example"]);
+    // Kpsa is a (D)TLS key: no MAC, but a PSK handshake shows its value.
+    let (cr, sr) = ([1u8; 32], [2u8; 32]);
+    let opened = c
+        .handshake_open(
+            Role::Server,
+            Some(&kpsa),
+            false,
+            None,
+            vec![
+                Step::Tls12MasterSecret {
+                    peer_public: None,
+                    seed: MasterSeed::Randoms {
+                        client_random: cr,
+                        server_random: sr,
+                    },
+                },
+                Step::Tls12KeyBlock {
+                    client_random: cr,
+                    server_random: sr,
+                    len: 40,
+                },
+            ],
+        )
+        .unwrap();
+    let master = r::prf(
+        &r::psk_premaster(&kpsa_ref),
+        "master secret",
+        &[cr, sr].concat(),
+        48,
+    );
+    assert_eq!(
+        opened.replies[1],
+        StepReply::KeyBlock(
+            heapless::Vec::from_slice(&r::prf(&master, "key expansion", &[sr, cr].concat(), 40))
+                .unwrap()
+        )
+    );
+    c.handshake_close(opened.session).unwrap();
+    // ...and it does not MAC: its SUID's use is (D)TLS, so the deriver was
+    // granted handshakes, not MACs.
+    assert_eq!(
+        c.mac(&kpsa, b"x").unwrap_err().reason(),
+        Some(Reason::NoPrivilege)
+    );
+
+    // E2E keys: HKDF-Extract(salt, Kpsa), then HKDF-Expand with the info.
+    let salt = b"e2e salt";
+    let e2e = |c: &mut Client, key: E2eKey, object: &str| {
+        derive(
+            c,
+            &kpsa,
+            Derivation::E2e {
+                key,
+                salt: heapless::Vec::from_slice(salt).unwrap(),
+                len: 32,
+            },
+            object,
+        )
+    };
+    let auth = e2e(&mut c, E2eKey::MessageAuthentication, "e2e-auth");
+    assert_eq!(auth.suid, 23);
+    let auth_ref = r::hkdf(salt, &kpsa_ref, "E2E Message Authentication Key", 32);
+    mac_matches(&mut c, &auth, &auth_ref);
+    let attr = e2e(&mut c, E2eKey::AttributeAuthenticity, "e2e-attr");
+    assert_eq!(attr.suid, 25);
+    mac_matches(
+        &mut c,
+        &attr,
+        &r::hkdf(salt, &kpsa_ref, "E2E Attribute Authenticity Key", 32),
+    );
+    let conf = e2e(&mut c, E2eKey::AttributeConfidentiality, "e2e-conf");
+    assert_eq!(conf.suid, 24);
+
+    // sessionESPrimKey from a pairwise ESPrim key (the E2E auth key, SUID 23).
+    let (receiver, originator) = (b"receiver-rand-01", b"originator-rand-02");
+    let session = derive(
+        &mut c,
+        &auth,
+        Derivation::SessionEsPrim {
+            receiver_rand: heapless::Vec::from_slice(receiver).unwrap(),
+            originator_rand: heapless::Vec::from_slice(originator).unwrap(),
+        },
+        "session",
+    );
+    assert_eq!(session.suid, 23);
+    let session_ref = r::hmac(
+        &auth_ref,
+        &[receiver, originator, SESSION_ESPRIM_LABEL.as_bytes()],
+    );
+    mac_matches(&mut c, &session, &session_ref);
+}
+
+#[test]
+fn derivations_are_restricted() {
+    let device = Device::new();
+    let s = setup(&device);
+    let mut c = device.client_as(OWNER_CSE);
+    let ke = s.key("ke", 20);
+    let km = |id: &str| Derivation::Km {
+        maf_id: id.try_into().unwrap(),
+    };
+    let refused = |c: &mut Client, source: &KeyRef, rule: Derivation, object: &str| {
+        c.derive_key(source, rule, object)
+            .unwrap_err()
+            .reason()
+            .unwrap()
+    };
+    // Identifiers: printable ASCII only (NFKC-stable), not empty.
+    assert_eq!(
+        refused(&mut c, &ke, km("Maf\u{fb01}"), "a"),
+        Reason::InvalidParameter
+    );
+    assert_eq!(refused(&mut c, &ke, km(""), "a"), Reason::InvalidParameter);
+    // A usage-constrained key is a remote-provisioning key (tens digit 2).
+    let uc = Derivation::UsageConstrained {
+        suid: 13,
+        target_id: "t".try_into().unwrap(),
+    };
+    assert_eq!(refused(&mut c, &ke, uc, "a"), Reason::InvalidSuid);
+    // No overwriting, no deriving without a DERIVE grant.
+    derive(&mut c, &ke, km("maf"), "km");
+    assert_eq!(refused(&mut c, &ke, km("maf"), "km"), Reason::AlreadyExists);
+    let mut stranger = device.client_as(STRANGER);
+    assert_eq!(
+        refused(&mut stranger, &ke, km("maf"), "b"),
+        Reason::NoPrivilege
+    );
+    // Each rule takes its source use only: Km from Km (use 1) is refused.
+    let km_key = KeyRef {
+        key: "km".try_into().unwrap(),
+        suid: 21,
+        ..ke.clone()
+    };
+    assert_eq!(
+        refused(&mut c, &km_key, km("maf"), "c"),
+        Reason::SuidForbidsOperation
+    );
+    // The derived key is the deriver's to use, not a stranger's.
+    assert_eq!(
+        stranger.mac(&km_key, b"x").unwrap_err().reason(),
+        Some(Reason::NoPrivilege)
+    );
+}
