@@ -43,7 +43,10 @@ fn traffic(secret: &[u8]) -> TrafficKey {
 }
 
 fn finished(base: &[u8], transcript: &Digest) -> Vec<u8> {
-    r::hmac(&r::expand_label(base, "finished", &[], 32), &[&transcript.0])
+    r::hmac(
+        &r::expand_label(base, "finished", &[], 32),
+        &[&transcript.0],
+    )
 }
 
 struct Reference {
@@ -206,13 +209,8 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
     assert_eq!(
         out,
         StepReply::Exported(
-            heapless::Vec::from_slice(&r::expand_label(
-                &secret,
-                "exporter",
-                &h("context").0,
-                20
-            ))
-            .unwrap()
+            heapless::Vec::from_slice(&r::expand_label(&secret, "exporter", &h("context").0, 20))
+                .unwrap()
         )
     );
     let next = c
@@ -227,7 +225,12 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
     let server_ap = derive(&reference.master, "s ap traffic", &h3.0);
     assert_eq!(
         next,
-        StepReply::TrafficKey(traffic(&r::expand_label(&server_ap, "traffic upd", &[], 32)))
+        StepReply::TrafficKey(traffic(&r::expand_label(
+            &server_ap,
+            "traffic upd",
+            &[],
+            32
+        )))
     );
 }
 
@@ -376,9 +379,7 @@ fn a_wrong_server_finished_or_early_application_is_refused() {
         expect: Some(Digest([0; 32])),
     };
     assert_eq!(
-        c.handshake_step(opened.session, bad)
-            .unwrap_err()
-            .reason(),
+        c.handshake_step(opened.session, bad).unwrap_err().reason(),
         Some(Reason::FinishedMismatch)
     );
     // Application keys before the server's Finished: out of order.
