@@ -64,6 +64,7 @@ pub fn se_info(
         ResourceType::Signature,
         ResourceType::Hash,
         ResourceType::Rand,
+        ResourceType::SecureConnection,
     ] {
         types.push(t).map_err(|_| Reason::Internal)?;
     }
