@@ -1,1 +1,469 @@
-fn main() {}
+//! `cargo optee`: seam's emulated device — real OP-TEE 4.5 on QEMU ARMv8,
+//! built only from Debian packages and crates.io, running the real seam TA.
+//!
+//! ```text
+//! cargo optee setup [--refresh]      host tools, trixie arm64 packages, TF-A, flash image
+//! cargo optee build [--no-host]      TA + aarch64 programs, sign, verify, initramfs
+//! cargo optee run [--data-disk F]    boot to an interactive shell
+//! cargo optee exec [opts] -- CMD...  boot, run CMD in the guest, exit with its status
+//! cargo optee test [opts]            boot, xtest health check, seam e2e suite
+//! cargo optee demo                   boot and run the seam story (seam-demo) on the TA
+//! ```
+//!
+//! `run`, `exec` and `test` run `setup` (a no-op once done) and `build`
+//! first unless `--no-build`. `cargo optee help` lists every option.
+//!
+//! # What it puts together
+//!
+//! | piece | from |
+//! |---|---|
+//! | QEMU 7.2, aarch64 cross gcc/binutils, U-Boot (qemu_arm64), mkenvimage | the host's Debian (apt) |
+//! | OP-TEE OS 4.5 (`vexpress-qemu_armv8a`, GICv3) and its TA dev kit | trixie arm64 `optee-os`, `optee-os-dev` |
+//! | TF-A (BL1 + FIP: BL2, BL31, BL32 = OP-TEE, BL33 = U-Boot) | built from trixie's `arm-trusted-firmware` source: `PLAT=qemu SPD=opteed QEMU_USE_GIC_DRIVER=QEMU_GICV3` |
+//! | kernel and the `tee`, `optee`, virtio-blk and ext4 modules | trixie arm64 `linux-image-*-arm64` (modules' deps from their `.modinfo`) |
+//! | user space: busybox, glibc, tee-supplicant, libteec, xtest (+ its TAs), openssl | trixie arm64 packages, `dpkg -x`'d into a merged-/usr initramfs |
+//!
+//! Trixie packages come through a private apt configuration (own sources
+//! list, lists, cache and an empty dpkg status, `APT::Architectures` amd64 +
+//! arm64) pointed at the mirror the system already uses: the system's apt
+//! state is never touched and nothing arm64 is installed on the host.
+//! Everything downloaded or built from packages is cached in
+//! `~/.cache/seam/optee` (or `$SEAM_CACHE`) under names keyed by package
+//! versions; `setup.manifest` there records the result, and a second `setup`
+//! only checks that it is still complete.
+//!
+//! # The emulated device
+//!
+//! `qemu-system-aarch64 -machine virt,secure=on,gic-version=3 -cpu cortex-a57
+//! -smp 2 -m 1024`, flash 0 = BL1 + FIP, flash 1 = a U-Boot environment
+//! (`bootdelay=0`, kernel at 0x42200000 above OP-TEE's shared memory, `qfw
+//! load` + `booti`), the kernel and initramfs through fw_cfg. The guest's
+//! `/init` loads the modules, mounts the optional data disk on
+//! `/var/lib/optee-client/data` (where Debian's tee-supplicant keeps the REE
+//! FS), starts `tee-supplicant -d`, then either runs `/seam/cmd` (a second
+//! cpio appended for `exec`/`test`) between `@@ BEGIN` and `@@ DONE rc=N`
+//! markers and powers off, or gives a shell. Users `seam1` (1001) and
+//! `seam2` (1002) exist; `/dev/tee0` is world-usable so tests can switch uid.
+//!
+//! # The TA build and its checks
+//!
+//! `ta/optee` is its own cargo workspace, built in its own invocation (host
+//! features such as `p256/std` must never unify into it), `--release` for
+//! `aarch64-unknown-linux-gnu` with `TA_DEV_KIT_DIR` set (its Cargo.lock is
+//! committed and updated when seam-core gains a dependency);
+//! then stripped, checked and signed with the dev kit's `sign_encrypt.py`
+//! and `default_ta.pem`. OP-TEE 4.5's loader refuses a TA silently on the
+//! normal-world side, so the build fails loudly unless: no `DT_NEEDED`
+//! (OP-TEE takes each for a TA library UUID — glibc's `getauxval` via sha2
+//! and gcc's start files are the usual culprits), only `R_AARCH64_RELATIVE`
+//! relocations, `ta_head` in `.dynsym`, LOAD segments aligned 0x1000, and the
+//! signed file starting with the SHDR magic `0x4f545348`.
+//!
+//! The aarch64 host side is three cargo invocations into
+//! `target/optee/host-target` with `OPTEE_CLIENT_EXPORT` pointing at a
+//! libteec export directory laid out from Debian's `libteec2` and
+//! `optee-client-dev`: `seam`'s unit tests (`/opt/seam/bin/seam-unit`, whose
+//! `transport::tee` tests are the libteec round-trip probe), the `seam`
+//! binaries, and the `seam-tests` e2e harnesses (`/opt/seam/tests/`).
+//!
+//! # `test`
+//!
+//! One boot on a fresh data disk (`target/optee/test-data.img`, unless
+//! `--data-disk` is given): `xtest 1001 1002 4001 6001`, the libteec probe,
+//! every e2e harness with `SEAM_BACKEND=tee --test-threads=1 --skip
+//! after_reboot`, and the TA's heap/stack high-water marks. If any harness
+//! holds a test named `*after_reboot*`, a second boot on the same disk runs
+//! just those with `SEAM_AFTER_REBOOT=1`. Ends with `optee: N passed, M
+//! failed`; the exit status is non-zero on any failure.
+//!
+//! # When something goes wrong
+//!
+//! Every boot's two serial logs — `console.log` (normal world) and
+//! `secure.log` (OP-TEE's console: TA panics and aborts, with the TA's
+//! register dump and call stack) — are in `target/optee/logs/<time>-<cmd>/`,
+//! each bounded at 16 MiB, the last 20 runs kept; their paths are printed on
+//! failure. A guest that does not finish within `--timeout` is killed, and
+//! so is one whose secure console floods (OP-TEE crash loops: the classic
+//! symptom of a GICv2/GICv3 mismatch between QEMU and TF-A).
+//! `-cpu max` hangs xtest 1006 (SVE); Debian's EDK2 `QEMU_EFI.fd` hangs
+//! after TF-A (use U-Boot, as here).
+
+mod cross;
+mod guest;
+mod image;
+mod manifest;
+mod paths;
+mod setup;
+mod util;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use manifest::Manifest;
+use paths::Paths;
+use util::{shell_quote, step, Result};
+
+const HELP: &str = "\
+cargo optee — seam's emulated device (OP-TEE 4.5 on QEMU ARMv8, from Debian packages)
+
+USAGE:
+    cargo optee <COMMAND> [OPTIONS] [-- CMD...]
+
+COMMANDS:
+    setup     Install host tools with apt (only what is missing), add the Rust
+              target aarch64-unknown-linux-gnu, download Debian trixie arm64
+              packages (OP-TEE OS + dev kit, kernel, busybox, libc,
+              tee-supplicant, libteec, xtest, openssl) with a private apt
+              configuration, build TF-A (PLAT=qemu SPD=opteed, GICv3) from
+              trixie's source package, and make the flash and U-Boot env
+              images. Cached, keyed by versions: a second run does nothing.
+    build     Cross-build the seam TA (ta/optee, its own workspace) and the
+              aarch64 host programs (seam with --features tee, the seam-tests
+              test binaries) in separate cargo invocations; strip, sign and
+              verify the TA (no DT_NEEDED, only R_AARCH64_RELATIVE, ta_head
+              exported, SHDR magic); assemble the initramfs.
+    run       Build if needed, then boot to an interactive shell.
+    exec      Build if needed, boot, run `CMD...` in the guest (as root, from
+              /root, PATH includes /opt/seam/bin), stream its output, power
+              off, and exit with CMD's status.
+    test      Build if needed, boot, run `xtest 1001 1002 4001 6001` as a
+              health check, then every seam e2e test binary with
+              SEAM_BACKEND=tee --test-threads=1. Non-zero on any failure.
+    demo      Build if needed, boot, and run the seam story (seam-demo from
+              seam-tests) against the real TA.
+    help      This text.
+
+OPTIONS:
+    --data-disk FILE   Attach FILE (an ext4 image, created if missing) as a
+                       virtio disk mounted on tee-supplicant's data directory
+                       (/var/lib/optee-client/data): secure storage then
+                       survives a reboot.
+    --timeout SECS     Kill a hung guest after SECS (exec, demo: 600; test:
+                       1800, its after-reboot boot 900).
+    --no-build         run/exec/test: use the last build as it is.
+    --no-host          build: leave out the aarch64 host programs.
+    --verbose, -v      Show the whole guest console, not just CMD's output.
+    --refresh          setup: refresh the package lists, take newer versions.
+
+GUEST:
+    /lib/optee_armtz/<uuid>.ta   our TA (and xtest's TAs)
+    /opt/seam/bin/               our aarch64 programs
+    /opt/seam/tests/             the e2e test binaries
+    users seam1 (uid 1001), seam2 (uid 1002); /dev/tee0 is world-usable.
+
+LOGS:
+    Every boot writes target/optee/logs/<time>-<command>/{console,secure}.log
+    (normal world, OP-TEE's secure console), each at most 16 MiB; their paths
+    are printed when something fails. The last 20 runs are kept.
+
+ENVIRONMENT:
+    SEAM_CACHE           download cache (default ~/.cache/seam/optee)
+    SEAM_DEBIAN_MIRROR   Debian mirror (default: the one the system uses)
+";
+
+#[derive(Clone)]
+struct Args {
+    command: String,
+    data_disk: Option<PathBuf>,
+    timeout: Option<u64>,
+    no_build: bool,
+    no_host: bool,
+    verbose: bool,
+    refresh: bool,
+    rest: Vec<String>,
+}
+
+fn parse() -> Result<Args> {
+    let mut it = std::env::args().skip(1);
+    let mut a = Args {
+        command: String::new(),
+        data_disk: None,
+        timeout: None,
+        no_build: false,
+        no_host: false,
+        verbose: false,
+        refresh: false,
+        rest: Vec::new(),
+    };
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--" => {
+                a.rest.extend(it.by_ref());
+            }
+            "--data-disk" => {
+                a.data_disk = Some(PathBuf::from(it.next().ok_or("--data-disk needs a file")?))
+            }
+            "--timeout" => {
+                a.timeout = Some(
+                    it.next()
+                        .and_then(|s| s.parse().ok())
+                        .ok_or("--timeout needs a number of seconds")?,
+                )
+            }
+            "--no-build" => a.no_build = true,
+            "--no-host" => a.no_host = true,
+            "--verbose" | "-v" => a.verbose = true,
+            "--refresh" => a.refresh = true,
+            "-h" | "--help" => a.command = "help".into(),
+            s if s.starts_with('-') => bail!("unknown option {s} (see `cargo optee help`)"),
+            s if a.command.is_empty() => a.command = s.to_string(),
+            s => a.rest.push(s.to_string()),
+        }
+    }
+    Ok(a)
+}
+
+fn main() -> ExitCode {
+    let started = Instant::now();
+    let result = parse().and_then(|a| dispatch(&a));
+    match result {
+        Ok(code) => {
+            if code != 0 {
+                println!(
+                    "==> exit status {code} ({:.1} s in all)",
+                    started.elapsed().as_secs_f64()
+                );
+            }
+            ExitCode::from(code.clamp(0, 255) as u8)
+        }
+        Err(e) => {
+            eprintln!("cargo optee: error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn dispatch(a: &Args) -> Result<i32> {
+    let p = Paths::new();
+    match a.command.as_str() {
+        "" | "help" => {
+            print!("{HELP}");
+            Ok(0)
+        }
+        "setup" => {
+            let t = Instant::now();
+            setup::setup(&p, &setup::Options { refresh: a.refresh })?;
+            println!("==> setup finished in {:.1} s", t.elapsed().as_secs_f64());
+            Ok(0)
+        }
+        "build" => {
+            let t = Instant::now();
+            build(&p, a)?;
+            println!("==> build finished in {:.1} s", t.elapsed().as_secs_f64());
+            Ok(0)
+        }
+        "run" => {
+            let (s, b) = ready(&p, a)?;
+            let boot = boot_for(&p, a, &s, b.path("initramfs.path")?, "run")?;
+            boot.interactive()?;
+            Ok(0)
+        }
+        "exec" => {
+            if a.rest.is_empty() {
+                bail!("usage: cargo optee exec [--data-disk FILE] -- CMD [ARGS...]");
+            }
+            let (s, b) = ready(&p, a)?;
+            let cmd: Vec<String> = a.rest.iter().map(|w| shell_quote(w)).collect();
+            let script = format!("{}\n", cmd.join(" "));
+            let out = boot_script(&p, a, &s, &b, "exec", &script, 600)?;
+            Ok(out)
+        }
+        "test" => {
+            let (s, b) = ready(&p, a)?;
+            // Secure storage on a fresh data disk (unless one is given), so
+            // the suite starts from an empty TA and can check a reboot.
+            let mut a2 = a.clone();
+            if a2.data_disk.is_none() {
+                let disk = p.out.join("test-data.img");
+                let _ = std::fs::remove_file(&disk);
+                a2.data_disk = Some(disk);
+            }
+            let (rc1, mut counts) =
+                boot_script_counts(&p, &a2, &s, &b, "test", &test_script(&b), 1800)?;
+            let reboot = reboot_tests(&b);
+            let mut rc = rc1;
+            if !reboot.is_empty() {
+                println!("==> reboot: tests named *after_reboot* run in a second boot");
+                let (rc2, c2) = boot_script_counts(
+                    &p,
+                    &a2,
+                    &s,
+                    &b,
+                    "test-after-reboot",
+                    &after_reboot_script(&reboot),
+                    900,
+                )?;
+                counts.merge(c2);
+                if rc == 0 {
+                    rc = rc2;
+                }
+            }
+            println!(
+                "==> cargo optee test: {}",
+                if rc == 0 { "all passed" } else { "FAILED" }
+            );
+            println!("optee: {} passed, {} failed", counts.passed, counts.failed);
+            Ok(if rc == 0 && counts.failed > 0 { 1 } else { rc })
+        }
+        "demo" => {
+            let (s, b) = ready(&p, a)?;
+            let script = "if [ -x /opt/seam/bin/seam-demo ]; then SEAM_BACKEND=tee seam-demo; \
+                          else echo 'seam-demo was not built (seam-tests)'; exit 2; fi\n";
+            boot_script(&p, a, &s, &b, "demo", script, 600)
+        }
+        other => bail!("unknown command `{other}` (see `cargo optee help`)"),
+    }
+}
+
+/// Setup (a no-op when done) and build unless --no-build.
+fn ready(p: &Paths, a: &Args) -> Result<(Manifest, Manifest)> {
+    let s = setup::setup(p, &setup::Options { refresh: false })?;
+    if !a.no_build {
+        build(p, a)?;
+    }
+    let b = Manifest::load_required(&p.build_manifest(), "cargo optee build")?;
+    Ok((s, b))
+}
+
+fn build(p: &Paths, a: &Args) -> Result<Manifest> {
+    let s = Manifest::load_required(&p.setup_manifest(), "cargo optee setup")?;
+    cross::build(p, &s, !a.no_host)
+}
+
+fn boot_for<'a>(
+    p: &Paths,
+    a: &Args,
+    s: &'a Manifest,
+    initrd: PathBuf,
+    what: &str,
+) -> Result<guest::Boot<'a>> {
+    let data_disk = match &a.data_disk {
+        Some(d) => {
+            let d = if d.is_relative() {
+                std::env::current_dir()
+                    .map(|c| c.join(d))
+                    .unwrap_or(d.clone())
+            } else {
+                d.clone()
+            };
+            step("data disk", || guest::ensure_data_disk(&d))?;
+            Some(d)
+        }
+        None => None,
+    };
+    Ok(guest::Boot {
+        setup: s,
+        initrd,
+        data_disk,
+        logs: guest::new_log_dir(&p.out, what)?,
+    })
+}
+
+fn boot_script(
+    p: &Paths,
+    a: &Args,
+    s: &Manifest,
+    b: &Manifest,
+    what: &str,
+    script: &str,
+    default_timeout: u64,
+) -> Result<i32> {
+    boot_script_counts(p, a, s, b, what, script, default_timeout).map(|(rc, _)| rc)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn boot_script_counts(
+    p: &Paths,
+    a: &Args,
+    s: &Manifest,
+    b: &Manifest,
+    what: &str,
+    script: &str,
+    default_timeout: u64,
+) -> Result<(i32, guest::Counts)> {
+    let mut boot = boot_for(p, a, s, PathBuf::new(), what)?;
+    boot.initrd = image::with_command(&b.path("initramfs.path")?, script, &boot.logs)?;
+    let timeout = Duration::from_secs(a.timeout.unwrap_or(default_timeout));
+    let out = step(&format!("boot and run ({what})"), || {
+        boot.run_script(timeout, a.verbose)
+    })?;
+    let _ = std::fs::remove_file(&boot.initrd);
+    println!(
+        "    guest command exited with {}; boot {:.1} s, whole run {:.1} s",
+        out.rc,
+        out.boot.as_secs_f64(),
+        out.total.as_secs_f64()
+    );
+    if out.rc != 0 {
+        boot.print_logs();
+    }
+    Ok((out.rc, out.counts))
+}
+
+/// Test binaries that hold a test named `*after_reboot*` (test names are
+/// plain strings in the binary).
+fn reboot_tests(b: &Manifest) -> Vec<String> {
+    let Ok(dir) = b.path("host-tests.path") else {
+        return Vec::new();
+    };
+    let tests = b.get("tests").unwrap_or("");
+    tests
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .filter(|t| {
+            std::fs::read(dir.join(t))
+                .map(|d| d.windows(12).any(|w| w == b"after_reboot"))
+                .unwrap_or(false)
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+/// The second boot of `test`: the same data disk, only the tests named
+/// `*after_reboot*`, with SEAM_AFTER_REBOOT=1.
+fn after_reboot_script(tests: &[String]) -> String {
+    let mut s = String::from(STEP_FN);
+    for t in tests {
+        s.push_str(&format!(
+            "step {t} env SEAM_BACKEND=tee SEAM_AFTER_REBOOT=1 /opt/seam/tests/{t} after_reboot --test-threads=1\n"
+        ));
+    }
+    s.push_str("printf 'summary:%b\\n' \"$summary\"\nexit $fail\n");
+    s
+}
+
+/// A shell function that runs one named step, timing it and noting failure.
+const STEP_FN: &str = "fail=0\nsummary=\n\
+    step() { name=$1; shift; echo \"@@@ $name\"; t0=$(cut -d' ' -f1 /proc/uptime); \"$@\"; rc=$?; \
+    t1=$(cut -d' ' -f1 /proc/uptime); \
+    summary=\"$summary\\n  $name: rc=$rc ($(awk \"BEGIN{print $t1-$t0}\") s)\"; \
+    [ $rc -eq 0 ] || fail=1; }\n";
+
+/// The guest script for `test`: the xtest health check, the libteec probe,
+/// every e2e test binary but its `*after_reboot*` tests, and the TA's memory
+/// high-water marks; a summary line per step.
+fn test_script(b: &Manifest) -> String {
+    let mut s = String::from(STEP_FN);
+    s.push_str("step xtest xtest 1001 1002 4001 6001\n");
+    let probe = "/opt/seam/bin/seam-unit";
+    s.push_str(&format!(
+        "[ -x {probe} ] && step tee-probe env SEAM_BACKEND=tee {probe} transport::tee:: \
+         --test-threads=1 --nocapture --skip ta_memory_report\n"
+    ));
+    let tests = b.get("tests").unwrap_or("");
+    for t in tests.split(',').filter(|t| !t.is_empty()) {
+        s.push_str(&format!(
+            "step {t} env SEAM_BACKEND=tee /opt/seam/tests/{t} --test-threads=1 --skip after_reboot\n"
+        ));
+    }
+    if tests.is_empty() {
+        s.push_str("echo '@@@ no seam e2e test binaries were built'\n");
+    }
+    s.push_str(&format!(
+        "[ -x {probe} ] && step ta-memory env SEAM_BACKEND=tee {probe} \
+         transport::tee::tests::ta_memory_report --exact --nocapture\n"
+    ));
+    s.push_str("printf 'summary:%b\\n' \"$summary\"\nexit $fail\n");
+    s
+}

@@ -1,0 +1,38 @@
+//! Generates the TA header (UUID, flags, stack and heap sizes) and links the
+//! dev kit's `ta.ld.S`, libutee and libutils. `TA_DEV_KIT_DIR` is set by
+//! `cargo optee build`.
+
+use optee_utee_build::{Error, TaConfig};
+
+/// Stack and heap, sized from measurement. `cargo optee test` ends by
+/// printing the TA's high-water marks (CMD_STATS: the stack by painting, the
+/// heap from libutils' malloc statistics); the TA instance is kept alive, so
+/// they cover the whole e2e suite. Measured 2026-11 with seam-core at the
+/// time, a 256 KiB stack and 512 KiB heap: stack peak 97,504 bytes (95 KiB,
+/// 4 KiB of it a fixed allowance for OP-TEE's entry frames), heap peak
+/// 16,672 bytes. Chosen: 128 KiB of stack (~30% headroom: seam-core's
+/// `process` frame alone is ~64 KiB, see src/stack.rs) and 128 KiB of heap
+/// (7x headroom for more SEs, objects and handshake sessions). Re-measure
+/// when seam-core changes much; a stack overflow shows as a data abort on
+/// OP-TEE's secure console (secure.log).
+const STACK_SIZE: u32 = 128 * 1024;
+const HEAP_SIZE: u32 = 128 * 1024;
+
+fn main() -> Result<(), Error> {
+    // TA_FLAG_SINGLE_INSTANCE | TA_FLAG_MULTI_SESSION | TA_FLAG_INSTANCE_KEEP_ALIVE:
+    // one SecureEnvironment shared by every session (OP-TEE serializes entry
+    // into a single-instance TA), kept loaded between sessions so its state
+    // (e.g. handshake sessions) and load cost persist until the TEE restarts.
+    let flags = (1 << 2) | (1 << 3) | (1 << 4);
+    let config = TaConfig::new_default_with_cargo_env(seam_proto::TA_UUID)?
+        .ta_flags(flags)
+        .ta_stack_size(STACK_SIZE)
+        .ta_data_size(HEAP_SIZE);
+    optee_utee_build::build(config)?;
+    // gcc's C start files would add a libc.so.6 DT_NEEDED, which OP-TEE's
+    // loader takes for a TA library UUID and refuses.
+    println!("cargo:rustc-link-arg=-nostartfiles");
+    println!("cargo:rustc-env=SEAM_TA_STACK_SIZE={STACK_SIZE}");
+    println!("cargo:rerun-if-changed=build.rs");
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! seam-ta: the oneM2M Secure Environment as an OP-TEE trusted application.
+//!
+//! Thin by design: the OP-TEE entry points, the caller's identity from the
+//! session login, memref copying, and the two platform traits seam-core needs
+//! ([`store::TeeStore`] over persistent objects in TEE_STORAGE_PRIVATE,
+//! [`TeeRng`] over TEE_GenerateRandom). All policy lives in seam-core.
+//!
+//! Commands (the session must have been opened with TEEC_LOGIN_USER,
+//! TEEC_LOGIN_GROUP or TEEC_LOGIN_PUBLIC):
+//! * [`CMD_PROCESS`] (0): memref input = encoded request, memref output =
+//!   encoded response. If the output buffer is too small the TA returns
+//!   TEE_ERROR_SHORT_BUFFER with the needed size and keeps the response, so a
+//!   retry with the same request gets it without running the request twice.
+//! * [`CMD_STATS`] (1): memref output = 5 little-endian u32: heap bytes in
+//!   use, heap high-water mark, heap size, stack high-water mark, stack
+//!   size. Diagnostics only: no secret in it.
+//!
+//! Memory (TaConfig in build.rs): 128 KiB stack, 128 KiB heap, sized from
+//! the high-water marks CMD_STATS reported after the whole e2e suite in the
+//! emulated device (stack 95 KiB, heap 16 KiB); `cargo optee test` prints
+//! them at its end. The numbers and the reasoning are in build.rs.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+mod stack;
+mod store;
+
+use alloc::vec::Vec;
+use core::cell::UnsafeCell;
+
+use optee_utee::prelude::*;
+use optee_utee::{raw, Error, ErrorKind, Result};
+use seam_core::{Caller, Platform, Rng, RngError, SecureEnvironment};
+use seam_proto::{ClientId, MAX_MESSAGE};
+
+/// The generated TA header: UUID, flags, stack and heap sizes, ta_head.
+#[allow(non_upper_case_globals, dead_code, clippy::all)]
+mod ta_header {
+    include!(concat!(env!("OUT_DIR"), "/user_ta_header.rs"));
+}
+
+pub const CMD_PROCESS: u32 = 0;
+pub const CMD_STATS: u32 = 1;
+
+/// sha2 (via cpufeatures) asks glibc's `getauxval` for the CPU's SHA
+/// extensions; linking glibc would add a DT_NEEDED OP-TEE refuses. Returning
+/// 0 selects the portable implementation.
+#[no_mangle]
+pub extern "C" fn getauxval(_type: core::ffi::c_ulong) -> core::ffi::c_ulong {
+    0
+}
+
+/// TEE_GenerateRandom: OP-TEE's CSPRNG (it panics the TA rather than fail).
+pub struct TeeRng;
+
+impl Rng for TeeRng {
+    fn fill(&mut self, out: &mut [u8]) -> core::result::Result<(), RngError> {
+        if !out.is_empty() {
+            // SAFETY: `out` is a valid writable buffer of `out.len()` bytes.
+            unsafe { raw::TEE_GenerateRandom(out.as_mut_ptr().cast(), out.len()) };
+        }
+        Ok(())
+    }
+}
+
+type Se = SecureEnvironment<store::TeeStore, TeeRng>;
+
+/// The TA's one Secure Environment. OP-TEE never enters a single-instance TA
+/// (without TA_FLAG_CONCURRENT) from two threads at once, so plain interior
+/// mutability is enough.
+struct Global(UnsafeCell<Option<Se>>);
+// SAFETY: see above: entry points are serialized by OP-TEE.
+unsafe impl Sync for Global {}
+static SE: Global = Global(UnsafeCell::new(None));
+
+fn se() -> &'static mut Se {
+    // SAFETY: entry points are serialized, and no entry point keeps this
+    // reference beyond its own return.
+    let slot = unsafe { &mut *SE.0.get() };
+    slot.get_or_insert_with(|| {
+        SecureEnvironment::new(store::TeeStore, TeeRng, Platform { security_level: 2 })
+    })
+}
+
+/// Per-session state.
+#[derive(Default)]
+pub struct Session {
+    caller: Option<Caller>,
+    /// A response that did not fit the caller's buffer, with its request.
+    pending: Option<(Vec<u8>, Vec<u8>)>,
+}
+
+#[ta_create]
+fn create() -> Result<()> {
+    let _ = se();
+    Ok(())
+}
+
+#[ta_open_session]
+fn open_session(_params: &mut ParametersAny, session: &mut Session) -> Result<()> {
+    session.caller = Some(client_identity()?);
+    Ok(())
+}
+
+#[ta_close_session]
+fn close_session(_session: &mut Session) {}
+
+#[ta_destroy]
+fn destroy() {}
+
+#[ta_invoke_command]
+fn invoke_command(session: &mut Session, cmd_id: u32, params: &mut ParametersAny) -> Result<()> {
+    match cmd_id {
+        CMD_PROCESS => process(session, params),
+        CMD_STATS => stats(params),
+        _ => Err(ErrorKind::NotSupported.into()),
+    }
+}
+
+fn process(session: &mut Session, params: &mut ParametersAny) -> Result<()> {
+    let caller = session.caller.ok_or(ErrorKind::AccessDenied)?;
+    params.2.as_none()?;
+    params.3.as_none()?;
+    let input = params.0.as_memref_input()?;
+    let output = params.1.as_memref_output()?;
+    // Copy the request out of shared memory (the normal world may change it
+    // under us). Anything past MAX_MESSAGE is not copied: one byte more is
+    // enough for seam-core to refuse it with a proper response.
+    let len = input.buffer_len().min(MAX_MESSAGE + 1);
+    let mut request = alloc::vec![0u8; len];
+    input.read_at(0, &mut request)?;
+
+    let response = match session.pending.take() {
+        Some((req, resp)) if req == request => resp,
+        _ => stack::measured(|| se().process(&caller, &request)),
+    };
+    if response.len() > output.buffer_len() {
+        // SAFETY: for SHORT_BUFFER the size reports the length needed.
+        unsafe { output.set_updated_size_unchecked(response.len()) };
+        session.pending = Some((request, response));
+        return Err(ErrorKind::ShortBuffer.into());
+    }
+    output.set_output(&response)
+}
+
+/// OP-TEE's allocator statistics (libutils, CFG_WITH_STATS=y in Debian's
+/// build): struct pta_stats_alloc.
+#[repr(C)]
+#[derive(Default)]
+struct MallocStats {
+    desc: [u8; 32],
+    allocated: u32,
+    max_allocated: u32,
+    size: u32,
+    num_alloc_fail: u32,
+    biggest_alloc_fail: u32,
+    biggest_alloc_fail_used: u32,
+}
+
+extern "C" {
+    fn malloc_get_stats(stats: *mut MallocStats);
+}
+
+fn stats(params: &mut ParametersAny) -> Result<()> {
+    let out = params.0.as_memref_output()?;
+    let mut m = MallocStats::default();
+    // SAFETY: `m` has the layout of struct pta_stats_alloc.
+    unsafe { malloc_get_stats(&mut m) };
+    let mut bytes = [0u8; 20];
+    for (i, v) in [
+        m.allocated,
+        m.max_allocated,
+        m.size,
+        stack::high_water() as u32,
+        stack::STACK_SIZE as u32,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        bytes[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    out.set_output(bytes)
+}
+
+/// The caller as OP-TEE established it at open-session time.
+fn client_identity() -> Result<Caller> {
+    let mut id = raw::TEE_Identity {
+        login: 0,
+        uuid: raw::TEE_UUID {
+            timeLow: 0,
+            timeMid: 0,
+            timeHiAndVersion: 0,
+            clockSeqAndNode: [0; 8],
+        },
+    };
+    // SAFETY: the name is NUL-terminated and `id` is a valid out-pointer.
+    let res = unsafe {
+        raw::TEE_GetPropertyAsIdentity(
+            raw::TEE_PROPSET_CURRENT_CLIENT,
+            c"gpd.client.identity".as_ptr(),
+            &mut id,
+        )
+    };
+    if res != raw::TEE_SUCCESS {
+        return Err(Error::from_raw_error(res));
+    }
+    match id.login {
+        raw::TEE_LOGIN_PUBLIC => Ok(Caller::Public),
+        raw::TEE_LOGIN_USER | raw::TEE_LOGIN_GROUP => {
+            Ok(Caller::Client(ClientId(uuid_bytes(&id.uuid))))
+        }
+        // Application logins (which Linux does not offer), TA-to-TA and
+        // kernel clients have no place in seam's policy.
+        _ => Err(ErrorKind::AccessDenied.into()),
+    }
+}
+
+/// TEE_UUID (fields in host order) to the RFC 4122 byte order of its text
+/// form, which is how the kernel computed it and how seam names clients.
+pub fn uuid_bytes(u: &raw::TEE_UUID) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[0..4].copy_from_slice(&u.timeLow.to_be_bytes());
+    b[4..6].copy_from_slice(&u.timeMid.to_be_bytes());
+    b[6..8].copy_from_slice(&u.timeHiAndVersion.to_be_bytes());
+    b[8..16].copy_from_slice(&u.clockSeqAndNode);
+    b
+}
