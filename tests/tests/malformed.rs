@@ -10,9 +10,14 @@ use seam_tests::{decode, encode, Device, Stakeholder, OWNER_CSE};
 /// stored bytes.
 fn snapshot(device: &Device, s: &Stakeholder<'_>) -> String {
     let mut c = device.client();
+    // The node's identity, not its issuer counter: on the device other tests
+    // share the node and create SEs meanwhile.
+    let node = c.node().unwrap();
     let mut out = format!(
-        "{:?}\n{:?}\n",
-        c.node_info().unwrap(),
+        "{:?} {:?} {:?}\n{:?}\n",
+        node.node_id,
+        node.issuer,
+        node.key_agreement,
         c.se_info(&s.se).unwrap()
     );
     let mut owner = device.client_as(OWNER_CSE);
