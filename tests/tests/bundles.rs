@@ -113,7 +113,14 @@ fn every_flipped_byte_is_refused_and_applies_nothing() {
     let mut c = device.client();
     let before = state(&mut device.client_as(OWNER_CSE), &s.se);
     let mut relayed = 0;
-    for i in 0..bytes.len() {
+    // Under emulation each refusal costs a signature check in a slow TA:
+    // every fifth byte there, every byte on the simulator.
+    let stride = match seam_tests::backend() {
+        seam_tests::Backend::Tee => 5,
+        seam_tests::Backend::Simulator => 1,
+    };
+    let tried = bytes.len().div_ceil(stride);
+    for i in (0..bytes.len()).step_by(stride) {
         let mut bad = bytes.clone();
         bad[i] ^= 0xff;
         // The device tool refuses it (it does not parse, names another node or
@@ -137,7 +144,7 @@ fn every_flipped_byte_is_refused_and_applies_nothing() {
         }
     }
     // Most flips still decode: the TA itself is what refuses them.
-    assert!(relayed > bytes.len() / 2, "{relayed} of {}", bytes.len());
+    assert!(relayed > tried / 2, "{relayed} of {tried}");
     assert_eq!(state(&mut device.client_as(OWNER_CSE), &s.se), before);
     // The untouched bundle still applies: nothing above consumed its counter.
     original.apply(&mut c).unwrap();

@@ -156,11 +156,16 @@ proptest! {
     }
 }
 
+/// 128 cases on the simulator; 32 under emulation, where each costs a TA call.
 fn cases() -> u32 {
+    let default = match seam_tests::backend() {
+        seam_tests::Backend::Tee => 32,
+        seam_tests::Backend::Simulator => 128,
+    };
     std::env::var("PROPTEST_CASES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(128)
+        .unwrap_or(default)
 }
 
 // One device and fixture shared by all cases of a property (leaked: it lives
