@@ -24,10 +24,10 @@ use std::time::{Duration, Instant};
 
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
 use seam::dtls::{
-    run_client, run_server, ConnectOptions, Credential, ListenOptions, OwnCertificate,
-    PeerTrust, Suite, Variant,
+    run_client, run_server, ConnectOptions, Credential, ListenOptions, OwnCertificate, PeerTrust,
+    Suite, Variant,
 };
-use seam::proto::{KeyRef, ObjectKind, Ops};
+use seam::proto::{ObjectKind, Ops};
 use seam_tests::{Device, Stakeholder, Who};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
@@ -265,8 +265,6 @@ fn io_pair() -> (Box<dyn Read + Send>, Collect) {
 /// generated inside (SUID 42), both granted HANDSHAKE to this process.
 struct Node<'d> {
     stakeholder: Stakeholder<'d>,
-    psk: KeyRef,
-    cert_key: KeyRef,
     cert_public: seam::proto::PublicKey,
 }
 
@@ -280,8 +278,6 @@ fn node(device: &Device) -> Node<'_> {
     let cert_public = st.generate("cert", 42);
     st.grant("cert", Who::Me, Ops::HANDSHAKE, 42);
     Node {
-        psk: st.key("psk", 12),
-        cert_key: st.key("cert", 42),
         cert_public,
         stakeholder: st,
     }
@@ -298,7 +294,9 @@ fn common_openssl_args(variant: Variant, suite: Suite) -> Vec<String> {
             Variant::Tls => "-tls1_2",
         }),
         s("-cipher"),
-        s(suite.openssl_name()),
+        // OpenSSL 3.2+ (the device's 3.5) keeps the CCM_8 suites below the
+        // default security level; oneM2M mandates them.
+        format!("{}:@SECLEVEL=0", suite.openssl_name()),
     ]
 }
 
@@ -307,7 +305,7 @@ fn check_openssl_session(out: &str, suite: Suite) {
     assert!(
         out.contains(&format!("Cipher is {}", suite.openssl_name()))
             || out.contains(&format!("Cipher    : {}", suite.openssl_name()))
-            || out.contains(&format!("CIPHER is {}", suite.openssl_name())),
+            || out.contains(&format!("Ciphersuite: {}", suite.openssl_name())),
         "OpenSSL did not report {suite}:\n{out}"
     );
 }
@@ -362,23 +360,29 @@ fn seam_client_vs_s_server(variant: Variant, suite: Suite) {
         server.output()
     );
 
-    let credential = Credential {
-        psk: Some((IDENTITY.as_bytes().to_vec(), node.psk.clone())),
-        signing_key: Some(node.cert_key.clone()),
-        certificate: if mutual(variant, suite) {
-            OwnCertificate::X509(pki.ta_chain.clone())
-        } else {
-            OwnCertificate::None
-        },
-        ..Default::default()
+    // As `seam dtls-client --credential SE/KEY [--psk-identity] [--cert]` builds it.
+    let mut client = device.client();
+    let (object, certificate) = if suite.is_psk() {
+        ("psk", OwnCertificate::None)
+    } else if mutual(variant, suite) {
+        ("cert", OwnCertificate::X509(pki.ta_chain.clone()))
+    } else {
+        ("cert", OwnCertificate::None)
     };
+    let credential = Credential::for_client(
+        &mut client,
+        &node.stakeholder.se,
+        object,
+        Some(IDENTITY.as_bytes()),
+        certificate,
+    )
+    .expect("credential");
     let mut opts = ConnectOptions::new(variant, format!("127.0.0.1:{port}"), credential);
     opts.suites = vec![suite];
     opts.server_name = Some(s(SERVER_NAME));
     opts.peer_trust = PeerTrust::CaCertificates(vec![pki.ca_der.clone()]);
     opts.require_extended_master_secret = true;
     opts.handshake_timeout = TIMEOUT;
-    let mut client = device.client();
     let (input, mut output) = io_pair();
     let result = run_client(&mut client, &opts, input, &mut output);
     let info = result.unwrap_or_else(|e| {
@@ -394,6 +398,8 @@ fn seam_client_vs_s_server(variant: Variant, suite: Suite) {
         "s_server never got our line:\n{}",
         server.output()
     );
+    // (s_server reports its session only at exit; the suite it chose is
+    // the one its ServerHello carried, which `info.suite` is.)
     assert_eq!(info.suite, Some(suite));
     assert!(info.extended_master_secret);
     let expected = if suite.is_psk() { 2 } else { 3 };
@@ -411,12 +417,17 @@ fn s_client_vs_seam_server(variant: Variant, suite: Suite) {
     let device = Device::new();
     let node = node(&device);
     let pki = Pki::new(&node.cert_public);
-    let credential = Credential {
-        psk_by_identity: vec![(IDENTITY.as_bytes().to_vec(), node.psk.clone())],
-        signing_key: Some(node.cert_key.clone()),
-        certificate: OwnCertificate::X509(pki.ta_chain.clone()),
-        ..Default::default()
-    };
+    // As `seam dtls-server --credential SE/KEY [--cert]` builds it: a PSK
+    // serves any identity.
+    let mut client = device.client();
+    let object = if suite.is_psk() { "psk" } else { "cert" };
+    let credential = Credential::for_server(
+        &mut client,
+        &node.stakeholder.se,
+        object,
+        OwnCertificate::X509(pki.ta_chain.clone()),
+    )
+    .expect("credential");
     let mut opts = ListenOptions::new(variant, "127.0.0.1:0", credential);
     opts.suites = vec![suite];
     opts.server_names = vec![s(SERVER_NAME)];
@@ -436,12 +447,7 @@ fn s_client_vs_seam_server(variant: Variant, suite: Suite) {
         ];
         args.extend(common_openssl_args(variant, suite));
         if suite.is_psk() {
-            args.extend([
-                s("-psk"),
-                hex::encode(PSK),
-                s("-psk_identity"),
-                s(IDENTITY),
-            ]);
+            args.extend([s("-psk"), hex::encode(PSK), s("-psk_identity"), s(IDENTITY)]);
         } else {
             args.extend([
                 s("-CAfile"),
@@ -461,7 +467,6 @@ fn s_client_vs_seam_server(variant: Variant, suite: Suite) {
         }
         client_process = Some(OpenSsl::spawn(&args, FROM_OPENSSL));
     };
-    let mut client = device.client();
     let (input, mut output) = io_pair();
     let result = run_server(&mut client, &opts, input, &mut output, &mut spawn);
     let openssl = client_process.expect("s_client was started");
@@ -490,7 +495,7 @@ fn s_client_vs_seam_server(variant: Variant, suite: Suite) {
     assert_eq!(info.suite, Some(suite));
     assert_eq!(info.server_name.as_deref(), Some(SERVER_NAME));
     if mutual(variant, suite) {
-        assert_eq!(info.peer_certificates.len(), 1, "no client certificate");
+        assert!(!info.peer_certificates.is_empty(), "no client certificate");
     }
     let expected = if suite.is_psk() { 2 } else { 3 };
     assert_eq!(

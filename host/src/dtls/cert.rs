@@ -317,7 +317,7 @@ pub fn pem_certificates(pem: &str) -> Vec<Vec<u8>> {
             break;
         };
         let end = start + end_rel + "-----END CERTIFICATE-----".len();
-        if let Ok(c) = Certificate::from_pem(rest[start..end].as_bytes()) {
+        if let Ok(c) = Certificate::from_pem(&rest.as_bytes()[start..end]) {
             if let Ok(d) = c.to_der() {
                 out.push(d);
             }

@@ -658,8 +658,10 @@ impl<S: HandshakeSecrets> Connection<S> {
         }
         if self.peer_retransmitted {
             self.peer_retransmitted = false;
-            let resend = !self.flight.items.is_empty()
-                && !(self.role == Role::Client && self.state == State::Established);
+            // A client that is done has nothing to resend (the server's flight
+            // was the last); anyone else resends the flight the peer missed.
+            let done_client = self.role == Role::Client && self.state == State::Established;
+            let resend = !self.flight.items.is_empty() && !done_client;
             if resend {
                 self.retransmissions += 1;
                 self.transmit_flight();

@@ -29,6 +29,8 @@ pub mod cert;
 pub mod cipher;
 mod client;
 mod connection;
+#[cfg(any(test, feature = "dtls-soft"))]
+pub mod fuzzing;
 pub mod handshake;
 pub mod io;
 pub mod reassembly;
@@ -42,7 +44,9 @@ use std::fmt;
 use std::time::Duration;
 
 pub use connection::{Connection, ConnectionInfo, OsRandom, RandomSource};
-pub use run::{run_client, run_server, ConnectOptions, Credential, ListenOptions};
+pub use run::{
+    read_pem_certificates, run_client, run_server, ConnectOptions, Credential, ListenOptions,
+};
 pub use secrets::HandshakeSecrets;
 
 /// The four cipher suites oneM2M mandates (TS-0003 §10.2).

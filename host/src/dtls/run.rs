@@ -6,7 +6,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
 use std::time::{Duration, Instant};
 
-use seam_proto::KeyRef;
+use seam_proto::{KeyRef, ObjectKind};
 
 use super::connection::{Connection, ConnectionInfo};
 use super::io::{copy_session, drive_handshake, Link, TcpLink, UdpLink};
@@ -19,12 +19,105 @@ use crate::Client;
 pub struct Credential {
     /// Client, PSK suites: our identity (KpsaID) and the PSK.
     pub psk: Option<(Vec<u8>, KeyRef)>,
-    /// Server, PSK suites: every identity a client may use, with its PSK.
+    /// Server, PSK suites: every identity a client may use, with its PSK
+    /// (an empty identity matches any).
     pub psk_by_identity: Vec<(Vec<u8>, KeyRef)>,
     /// ECDHE_ECDSA suites: the private key of `certificate`.
     pub signing_key: Option<KeyRef>,
     /// Our certificate chain (DER, leaf first) or raw public key.
     pub certificate: OwnCertificate,
+}
+
+impl Credential {
+    /// The credential named `se`/`key` as a client uses it: a secret is a
+    /// PSK sent under `psk_identity` (required then); a P-256 key signs for
+    /// `certificate` (required then, unless the server asks for none).
+    pub fn for_client(
+        client: &mut Client,
+        se: &str,
+        key: &str,
+        psk_identity: Option<&[u8]>,
+        certificate: OwnCertificate,
+    ) -> Result<Credential, DtlsError> {
+        match lookup(client, se, key)? {
+            (ObjectKind::Secret, key) => {
+                let identity = psk_identity.ok_or_else(|| {
+                    DtlsError::io(
+                        Step::Connect,
+                        format!("{se}/{}: a PSK needs a PSK identity", key.key),
+                    )
+                })?;
+                Ok(Credential {
+                    psk: Some((identity.to_vec(), key)),
+                    ..Default::default()
+                })
+            }
+            (_, key) => Ok(Credential {
+                signing_key: Some(key),
+                certificate,
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// The credential named `se`/`key` as a server uses it: a secret is the
+    /// PSK of every client identity (the Finished exchange proves the client
+    /// has it); a P-256 key signs for `certificate`.
+    pub fn for_server(
+        client: &mut Client,
+        se: &str,
+        key: &str,
+        certificate: OwnCertificate,
+    ) -> Result<Credential, DtlsError> {
+        match lookup(client, se, key)? {
+            (ObjectKind::Secret, key) => Ok(Credential {
+                psk_by_identity: vec![(Vec::new(), key)],
+                ..Default::default()
+            }),
+            (_, key) => Ok(Credential {
+                signing_key: Some(key),
+                certificate,
+                ..Default::default()
+            }),
+        }
+    }
+}
+
+/// The object's kind, and a reference to it under its own SUID.
+fn lookup(client: &mut Client, se: &str, key: &str) -> Result<(ObjectKind, KeyRef), DtlsError> {
+    let info = client
+        .object_info(se, key)
+        .map_err(|e| DtlsError::io(Step::Connect, format!("credential {se}/{key}: {e}")))?;
+    if info.kind == ObjectKind::Data {
+        return Err(DtlsError::io(
+            Step::Connect,
+            format!("credential {se}/{key} is a data object, not a PSK or a P-256 key"),
+        ));
+    }
+    let name =
+        |t: &str| crate::client::name(t).map_err(|e| DtlsError::io(Step::Connect, e.to_string()));
+    Ok((
+        info.kind,
+        KeyRef {
+            se: name(se)?,
+            key: name(key)?,
+            suid: info.suid,
+        },
+    ))
+}
+
+/// Reads a PEM file of certificates (leaf first) into DER.
+pub fn read_pem_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, DtlsError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| DtlsError::io(Step::Connect, format!("reading {}: {e}", path.display())))?;
+    let certs = super::cert::pem_certificates(&text);
+    if certs.is_empty() {
+        return Err(DtlsError::io(
+            Step::Connect,
+            format!("{} holds no PEM certificate", path.display()),
+        ));
+    }
+    Ok(certs)
 }
 
 /// `seam dtls-client` / `seam tls-client`.

@@ -585,3 +585,78 @@ fn garbage_never_panics_and_tls_garbage_is_an_alert() {
         }
     }
 }
+
+/// Whole handshakes, as the `dtls_record` fuzz target reads them: each
+/// replays to an established (then closed) connection, so the fuzzer starts
+/// deep. With `SEAM_WRITE_FUZZ_SEEDS=<dir>` they are also written there
+/// (the corpus in `fuzz/corpus/dtls_record` was made so).
+#[test]
+fn fuzz_seeds_replay_to_established() {
+    use super::fuzzing;
+    let f = fixtures();
+    let out_dir = std::env::var_os("SEAM_WRITE_FUZZ_SEEDS");
+    for mode in [0u8, 1, 2, 3, 6] {
+        for suite in Suite::ALL {
+            let t0 = Instant::now();
+            let mut fuzzed = fuzzing::connection(mode, fuzzing::config(mode), t0);
+            let peer_role = match fuzzing::role(mode) {
+                Role::Client => Role::Server,
+                Role::Server => Role::Client,
+            };
+            let mut pc = Config::new(fuzzing::variant(mode), vec![suite]);
+            pc.psk_identity = Some(fuzzing::IDENTITY.to_vec());
+            if peer_role == Role::Server {
+                pc.certificate = OwnCertificate::X509(f.server_chain.clone());
+            } else {
+                let public = seam_core::crypto::sign::public_key(&fuzzing::SIGNING_KEY).unwrap();
+                pc.peer_trust = PeerTrust::PinnedKey(public.to_vec());
+            }
+            let mut creds = fuzzing::credentials();
+            creds.signing_key = Some(f.server_key);
+            let mut peer = Connection::new(
+                peer_role,
+                pc,
+                SoftwareSecrets::with_rng(creds, Box::new(Seeded(5))),
+                Box::new(Seeded(6)),
+                t0,
+            );
+            let mut input = vec![mode];
+            let step = |fuzzed: &mut Conn, peer: &mut Conn, input: &mut Vec<u8>| {
+                while let Some(d) = fuzzed.poll_output() {
+                    let _ = peer.handle_input(&d, t0);
+                }
+                while let Some(d) = peer.poll_output() {
+                    fuzzing::push_piece(input, &d);
+                    let _ = fuzzed.handle_input(&d, t0);
+                }
+            };
+            for _ in 0..8 {
+                step(&mut fuzzed, &mut peer, &mut input);
+            }
+            assert!(
+                fuzzed.is_established() && peer.is_established(),
+                "mode {mode} {suite}: {:?} / {:?}",
+                fuzzed.error(),
+                peer.error()
+            );
+            peer.send(b"seed data").unwrap();
+            peer.close();
+            step(&mut fuzzed, &mut peer, &mut input);
+            assert!(fuzzed.is_closed() && fuzzed.error().is_none());
+            // The replay reaches the same place.
+            let replayed = fuzzing::run(&input).unwrap();
+            assert!(
+                replayed.is_closed()
+                    && replayed.error().is_none()
+                    && replayed.info().suite == Some(suite),
+                "mode {mode} {suite}: the seed does not replay: {:?}",
+                replayed.error()
+            );
+            if let Some(dir) = &out_dir {
+                let path =
+                    std::path::Path::new(dir).join(format!("seed-mode{mode}-{:04x}", suite.id()));
+                std::fs::write(path, &input).unwrap();
+            }
+        }
+    }
+}

