@@ -12,6 +12,8 @@ pub enum Kind {
     Refused,
     /// The Secure Environment could not be reached (exit 4).
     Unreachable,
+    /// `seam (d)tls-client|server`: the connection failed (exit 5).
+    Connection,
 }
 
 #[derive(Debug)]
@@ -60,6 +62,7 @@ impl Failure {
             Kind::Usage => 2,
             Kind::Refused => 3,
             Kind::Unreachable => 4,
+            Kind::Connection => 5,
         }
     }
 

@@ -26,7 +26,8 @@ const EXIT_CODES: &str = "\
 Exit codes: 0 success; 1 `seam verify`: the signature does not verify;
 2 usage: a bad argument or input file, or a feature not in this build;
 3 the Secure Environment refused (its oneM2M status code is printed);
-4 the Secure Environment could not be reached (backend, store, TA).";
+4 the Secure Environment could not be reached (backend, store, TA);
+5 `seam (d)tls-client|server`: the connection failed (the step and alert are printed).";
 
 #[derive(Parser)]
 #[command(
@@ -87,17 +88,17 @@ enum Command {
     /// Offline provisioning: create a signed bundle without a TEE, apply it on the device.
     #[command(subcommand)]
     Bundle(bundle::BundleCommand),
-    /// TLS 1.2 client with an SE credential (not yet available in this build).
-    #[command(after_help = tls::TLS_CLIENT_EXAMPLE)]
+    /// TLS 1.2 client with an SE credential: stdin to the peer, the peer to stdout.
+    #[command(after_help = tls::tls_client_example())]
     TlsClient(tls::ClientArgs),
-    /// DTLS 1.2 client with an SE credential (not yet available in this build).
-    #[command(after_help = tls::DTLS_CLIENT_EXAMPLE)]
+    /// DTLS 1.2 client with an SE credential: stdin to the peer, the peer to stdout.
+    #[command(after_help = tls::dtls_client_example())]
     DtlsClient(tls::ClientArgs),
-    /// TLS 1.2 server with an SE credential (not yet available in this build).
-    #[command(after_help = tls::TLS_SERVER_EXAMPLE)]
+    /// TLS 1.2 server with an SE credential: stdin to the peer, the peer to stdout.
+    #[command(after_help = tls::tls_server_example())]
     TlsServer(tls::ServerArgs),
-    /// DTLS 1.2 server with an SE credential (not yet available in this build).
-    #[command(after_help = tls::DTLS_SERVER_EXAMPLE)]
+    /// DTLS 1.2 server with an SE credential: stdin to the peer, the peer to stdout.
+    #[command(after_help = tls::dtls_server_example())]
     DtlsServer(tls::ServerArgs),
 }
 
@@ -114,10 +115,10 @@ fn run(cli: Cli, ctx: &mut Ctx) -> Result<(), Failure> {
         Command::Rand(a) => functions::rand(ctx, a),
         Command::Keygen(a) => node::keygen(ctx, a),
         Command::Bundle(c) => bundle::run(ctx, c),
-        Command::TlsClient(a) => tls::client("tls-client", a),
-        Command::DtlsClient(a) => tls::client("dtls-client", a),
-        Command::TlsServer(a) => tls::server("tls-server", a),
-        Command::DtlsServer(a) => tls::server("dtls-server", a),
+        Command::TlsClient(a) => tls::client(ctx, "tls-client", a),
+        Command::DtlsClient(a) => tls::client(ctx, "dtls-client", a),
+        Command::TlsServer(a) => tls::server(ctx, "tls-server", a),
+        Command::DtlsServer(a) => tls::server(ctx, "dtls-server", a),
     }
 }
 

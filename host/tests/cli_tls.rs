@@ -1,0 +1,576 @@
+//! `seam dtls-client`, `seam tls-server` and `seam dtls-server`, run as a
+//! user would (the built binary, `--backend sim`, a temporary store,
+//! provisioned through the CLI) against OpenSSL's `s_server` / `s_client`: a
+//! line typed on each side arrives on the other, the exit codes say how it
+//! ended, and a wrong PSK fails with a message naming the step and alert.
+//!
+//! Every process runs with bounded waits and is killed on drop. Without
+//! `openssl` the tests say so loudly and pass.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::UdpSocket;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+const SEAM: &str = env!("CARGO_BIN_EXE_seam");
+const TIMEOUT: Duration = Duration::from_secs(20);
+const PSK: &str = "6f6e654d324d2d746573742d50534b21";
+const WRONG_PSK: &str = "00112233445566778899aabbccddeeff";
+const IDENTITY: &str = "kpsa-7@m2m.seam.test";
+const FROM_SEAM: &str = "hello from seam";
+const FROM_OPENSSL: &str = "hello from openssl";
+
+fn openssl_available() -> bool {
+    let ok = Command::new("openssl")
+        .arg("version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    if !ok {
+        eprintln!();
+        eprintln!("!!!! SKIPPED: `openssl` is not installed: the seam (D)TLS commands were not tested !!!!");
+        eprintln!();
+    }
+    ok
+}
+
+fn me() -> String {
+    // SAFETY: geteuid cannot fail.
+    format!("uid:{}", unsafe { libc::geteuid() })
+}
+
+/// A simulator store provisioned through the CLI: SE `operator` with the
+/// PSK `operator/psk` (imported wrapped) and the P-256 key `operator/cert`
+/// (generated inside), both granted `handshake` to this user under SUID 22.
+struct Node {
+    dir: tempfile::TempDir,
+}
+
+impl Node {
+    fn new() -> Node {
+        let node = Node {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        node.save("issuer.pub.pem", &["keygen", "--out", "issuer.pem"]);
+        node.seam(&["init", "--issuer", "issuer.pub.pem"]);
+        node.save("admin.pub.pem", &["keygen", "--out", "admin.pem"]);
+        node.seam(&[
+            "se",
+            "create",
+            "operator",
+            "--admin",
+            "admin.pub.pem",
+            "--sign-with",
+            "issuer.pem",
+        ]);
+        node.seam(&[
+            "key",
+            "import",
+            "operator/psk",
+            "--suid",
+            "22",
+            "--psk",
+            PSK,
+            "--sign-with",
+            "admin.pem",
+        ]);
+        node.save(
+            "cert.pub.pem",
+            &[
+                "key",
+                "generate",
+                "operator/cert",
+                "--suid",
+                "22",
+                "--sign-with",
+                "admin.pem",
+            ],
+        );
+        for key in ["operator/psk", "operator/cert"] {
+            node.seam(&[
+                "acl",
+                "grant",
+                key,
+                "--to",
+                &me(),
+                "--ops",
+                "handshake",
+                "--suid",
+                "22",
+                "--sign-with",
+                "admin.pem",
+            ]);
+        }
+        node
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(SEAM);
+        cmd.arg("--backend")
+            .arg("sim")
+            .arg("--store")
+            .arg(self.path("store"))
+            .args(args)
+            .current_dir(self.dir.path());
+        cmd
+    }
+
+    /// Runs a provisioning command; it must succeed.
+    fn seam(&self, args: &[&str]) -> Vec<u8> {
+        let out = self
+            .command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("running seam");
+        assert!(
+            out.status.success(),
+            "seam {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    }
+
+    fn save(&self, file: &str, args: &[&str]) {
+        let out = self.seam(args);
+        std::fs::write(self.path(file), out).unwrap();
+    }
+
+    /// A CA (`ca.pem`) and a certificate (`cert.pem`) it issued to the key
+    /// generated in the SE, made with the openssl tool.
+    fn certificate(&self) {
+        let run = |args: &[&str]| {
+            let out = Command::new("openssl")
+                .args(args)
+                .current_dir(self.dir.path())
+                .stdin(Stdio::null())
+                .output()
+                .expect("running openssl");
+            assert!(
+                out.status.success(),
+                "openssl {args:?}:\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        };
+        run(&[
+            "ecparam",
+            "-name",
+            "prime256v1",
+            "-genkey",
+            "-noout",
+            "-out",
+            "ca.key",
+        ]);
+        run(&[
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            "ca.key",
+            "-subj",
+            "/CN=seam cli test CA",
+            "-days",
+            "2",
+            "-out",
+            "ca.pem",
+        ]);
+        run(&[
+            "x509",
+            "-new",
+            "-subj",
+            "/CN=server.seam.test",
+            "-force_pubkey",
+            "cert.pub.pem",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-days",
+            "2",
+            "-out",
+            "cert.pem",
+        ]);
+    }
+}
+
+/// A running process: its stdout and stderr collected by threads, its stdin
+/// open until closed, killed on drop.
+struct Proc {
+    name: &'static str,
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+}
+
+impl Proc {
+    fn spawn(name: &'static str, cmd: &mut Command) -> Proc {
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {name}: {e}"));
+        let collect = |stream: Box<dyn Read + Send>| {
+            let buf = Arc::new(Mutex::new(String::new()));
+            let b = buf.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut o = b.lock().unwrap();
+                    o.push_str(&line);
+                    o.push('\n');
+                }
+            });
+            buf
+        };
+        let stdout = collect(Box::new(child.stdout.take().unwrap()));
+        let stderr = collect(Box::new(child.stderr.take().unwrap()));
+        Proc {
+            name,
+            stdin: child.stdin.take(),
+            child,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    fn all(&self) -> String {
+        format!(
+            "{} stdout:\n{}\n{} stderr:\n{}",
+            self.name,
+            self.stdout(),
+            self.name,
+            self.stderr()
+        )
+    }
+
+    fn type_line(&mut self, line: &str) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+    }
+
+    fn close_stdin(&mut self) {
+        drop(self.stdin.take());
+    }
+
+    /// Waits until stdout or stderr contains `text`.
+    fn wait_for(&self, text: &str) -> bool {
+        let start = Instant::now();
+        while !(self.stdout().contains(text) || self.stderr().contains(text)) {
+            if start.elapsed() > TIMEOUT {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        true
+    }
+
+    /// The exit code, within the timeout (else the test fails).
+    fn exit_code(&mut self) -> i32 {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                // Let the reader threads drain the pipes.
+                std::thread::sleep(Duration::from_millis(100));
+                return status.code().unwrap_or(-1);
+            }
+            assert!(
+                start.elapsed() < TIMEOUT,
+                "{} did not exit:\n{}",
+                self.name,
+                self.all()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        drop(self.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_udp_port() -> u16 {
+    UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `seam tls-server|dtls-server … --listen 127.0.0.1:0` and returns
+/// it with the port it printed.
+fn seam_server(node: &Node, args: &[&str]) -> (Proc, u16) {
+    let mut all = args.to_vec();
+    all.extend(["--listen", "127.0.0.1:0"]);
+    let server = Proc::spawn("seam", &mut node.command(&all));
+    assert!(
+        server.wait_for("listening on"),
+        "seam did not listen:\n{}",
+        server.all()
+    );
+    let port = server
+        .stderr()
+        .lines()
+        .find_map(|l| l.split("listening on 127.0.0.1:").nth(1))
+        .and_then(|p| p.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no port in:\n{}", server.all()));
+    (server, port)
+}
+
+fn s_client(dir: &Path, port: u16, args: &[&str]) -> Proc {
+    Proc::spawn(
+        "openssl s_client",
+        Command::new("openssl")
+            .args(["s_client", "-connect", &format!("127.0.0.1:{port}")])
+            .args(args)
+            .current_dir(dir),
+    )
+}
+
+/// seam types a line, openssl answers with one; each must arrive.
+fn exchange_lines(seam: &mut Proc, openssl: &mut Proc) {
+    seam.type_line(FROM_SEAM);
+    assert!(
+        openssl.wait_for(FROM_SEAM),
+        "openssl never got seam's line:\n{}\n{}",
+        seam.all(),
+        openssl.all()
+    );
+    openssl.type_line(FROM_OPENSSL);
+    assert!(
+        seam.wait_for(FROM_OPENSSL),
+        "seam never got openssl's line:\n{}\n{}",
+        seam.all(),
+        openssl.all()
+    );
+    assert!(
+        seam.stdout().contains(FROM_OPENSSL),
+        "the peer's data is not on seam's stdout:\n{}",
+        seam.all()
+    );
+}
+
+#[test]
+fn dtls_client_talks_to_openssl_s_server_with_a_psk() {
+    if !openssl_available() {
+        return;
+    }
+    let node = Node::new();
+    let port = free_udp_port();
+    let psk_suite = "PSK-AES128-CCM8:@SECLEVEL=0";
+    let mut server = Proc::spawn(
+        "openssl s_server",
+        Command::new("openssl").args([
+            "s_server",
+            "-dtls1_2",
+            "-accept",
+            &format!("127.0.0.1:{port}"),
+            "-naccept",
+            "1",
+            "-nocert",
+            "-psk",
+            PSK,
+            "-psk_identity",
+            IDENTITY,
+            "-cipher",
+            psk_suite,
+        ]),
+    );
+    assert!(
+        server.wait_for("ACCEPT"),
+        "s_server did not start:\n{}",
+        server.all()
+    );
+    let mut client = Proc::spawn(
+        "seam",
+        &mut node.command(&[
+            "dtls-client",
+            "--credential",
+            "operator/psk",
+            "--psk-identity",
+            IDENTITY,
+            "--connect",
+            &format!("127.0.0.1:{port}"),
+            "--cipher",
+            "PSK-AES128-CCM8",
+        ]),
+    );
+    exchange_lines(&mut client, &mut server);
+    // Our input ends: seam sends close_notify and exits 0.
+    client.close_stdin();
+    let code = client.exit_code();
+    assert_eq!(code, 0, "seam dtls-client:\n{}", client.all());
+    assert!(
+        client
+            .stderr()
+            .contains("closed cleanly after a TLS_PSK_WITH_AES_128_CCM_8 handshake"),
+        "{}",
+        client.all()
+    );
+}
+
+#[test]
+fn tls_server_serves_openssl_s_client_with_a_psk() {
+    if !openssl_available() {
+        return;
+    }
+    let node = Node::new();
+    let (mut server, port) = seam_server(
+        &node,
+        &[
+            "tls-server",
+            "--credential",
+            "operator/psk",
+            "--cipher",
+            "PSK-AES128-CBC-SHA256",
+        ],
+    );
+    let mut client = s_client(
+        node.dir.path(),
+        port,
+        &[
+            "-tls1_2",
+            "-psk",
+            PSK,
+            "-psk_identity",
+            IDENTITY,
+            "-cipher",
+            "PSK-AES128-CBC-SHA256",
+        ],
+    );
+    exchange_lines(&mut server, &mut client);
+    // s_client's input ends: it sends close_notify; seam answers and exits 0.
+    client.close_stdin();
+    assert_eq!(server.exit_code(), 0, "seam tls-server:\n{}", server.all());
+    assert!(
+        server
+            .stderr()
+            .contains("closed cleanly after a TLS_PSK_WITH_AES_128_CBC_SHA256 handshake"),
+        "{}",
+        server.all()
+    );
+}
+
+#[test]
+fn tls_server_serves_openssl_s_client_with_ecdhe_ecdsa() {
+    if !openssl_available() {
+        return;
+    }
+    let node = Node::new();
+    node.certificate();
+    let (mut server, port) = seam_server(
+        &node,
+        &[
+            "tls-server",
+            "--credential",
+            "operator/cert",
+            "--cert",
+            "cert.pem",
+        ],
+    );
+    let mut client = s_client(
+        node.dir.path(),
+        port,
+        &[
+            "-tls1_2",
+            "-CAfile",
+            "ca.pem",
+            "-verify_return_error",
+            "-cipher",
+            "ECDHE-ECDSA-AES128-SHA256",
+        ],
+    );
+    exchange_lines(&mut server, &mut client);
+    assert!(
+        client.wait_for("Verification: OK") || client.wait_for("Verify return code: 0 (ok)"),
+        "s_client did not verify seam's certificate:\n{}",
+        client.all()
+    );
+    client.close_stdin();
+    assert_eq!(server.exit_code(), 0, "seam tls-server:\n{}", server.all());
+    assert!(
+        server.stderr().contains(
+            "closed cleanly after a TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 handshake (3 SE invocations"
+        ),
+        "{}",
+        server.all()
+    );
+}
+
+#[test]
+fn a_wrong_psk_fails_naming_the_step_and_the_alert() {
+    if !openssl_available() {
+        return;
+    }
+    let node = Node::new();
+    let (mut server, port) = seam_server(&node, &["tls-server", "--credential", "operator/psk"]);
+    let _client = s_client(
+        node.dir.path(),
+        port,
+        &[
+            "-tls1_2",
+            "-psk",
+            WRONG_PSK,
+            "-psk_identity",
+            IDENTITY,
+            "-cipher",
+            "PSK-AES128-CBC-SHA256",
+        ],
+    );
+    assert_eq!(server.exit_code(), 5, "seam tls-server:\n{}", server.all());
+    let err = server.stderr();
+    assert!(err.contains("failed at step"), "{err}");
+    assert!(err.contains("alert bad_record_mac(20)"), "{err}");
+    assert!(err.contains("different PSK"), "{err}");
+    assert!(!server.stdout().contains(FROM_OPENSSL));
+}
+
+#[test]
+fn dtls_server_serves_openssl_s_client_with_a_psk() {
+    if !openssl_available() {
+        return;
+    }
+    let node = Node::new();
+    let (mut server, port) = seam_server(&node, &["dtls-server", "--credential", "operator/psk"]);
+    let mut client = s_client(
+        node.dir.path(),
+        port,
+        &[
+            "-dtls1_2",
+            "-psk",
+            PSK,
+            "-psk_identity",
+            IDENTITY,
+            "-cipher",
+            "PSK-AES128-CCM8:@SECLEVEL=0",
+        ],
+    );
+    exchange_lines(&mut server, &mut client);
+    client.close_stdin();
+    assert_eq!(server.exit_code(), 0, "seam dtls-server:\n{}", server.all());
+    assert!(
+        server.stderr().contains(
+            "closed cleanly after a TLS_PSK_WITH_AES_128_CCM_8 handshake (2 SE invocations"
+        ),
+        "{}",
+        server.all()
+    );
+}
