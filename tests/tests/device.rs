@@ -196,21 +196,17 @@ fn a_malformed_request_leaves_the_session_alive() {
     assert!(c.node_info().unwrap().node.is_some());
 }
 
-/// The newest REE FS object file (the last store write), not the directory file.
-fn newest_object_file() -> PathBuf {
-    let mut newest: Option<(std::time::SystemTime, PathBuf)> = None;
-    for entry in std::fs::read_dir(REE_FS).unwrap() {
-        let entry = entry.unwrap();
-        let path = entry.path();
-        if path.file_name().is_some_and(|n| n == "dirf.db") || !path.is_file() {
-            continue;
-        }
-        let modified = entry.metadata().unwrap().modified().unwrap();
-        if newest.as_ref().is_none_or(|(t, _)| modified >= *t) {
-            newest = Some((modified, path));
-        }
-    }
-    newest.expect("no REE FS object files").1
+/// Every REE FS object file and its bytes (the directory file aside).
+fn ree_fs_files() -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
+    std::fs::read_dir(REE_FS)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file() && p.file_name().is_some_and(|n| n != "dirf.db"))
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect()
 }
 
 #[test]
@@ -223,22 +219,55 @@ fn zz_a_flipped_byte_in_an_ree_fs_object_is_reported_as_corrupt() {
     bystander.generate("k", 25);
     bystander.grant("k", OWNER_CSE, Ops::SIGN, 25);
     let victim = device.stakeholder("victim");
-    // REE FS timestamps have a one-second grain: make the victim's write the
-    // unambiguous newest.
-    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let before = ree_fs_files();
     victim.generate("k", 25);
-    let file = newest_object_file();
-    let mut bytes = std::fs::read(&file).unwrap();
-    let mid = bytes.len() / 2;
-    bytes[mid] ^= 0x5a;
-    std::fs::write(&file, &bytes).unwrap();
+    // The files that write touched hold the victim's SE record.
+    let touched: Vec<(PathBuf, Vec<u8>)> = ree_fs_files()
+        .into_iter()
+        .filter(|(p, b)| before.get(p) != Some(b))
+        .collect();
+    assert!(
+        !touched.is_empty(),
+        "no REE FS file changed when the victim's record was written"
+    );
+    let expected = device.client().se_info(&victim.se).unwrap();
 
-    let err = device.client().se_info(&victim.se).unwrap_err();
-    assert_eq!(
-        err.reason(),
-        Some(Reason::StorageCorrupt),
-        "{err} ({})",
-        file.display()
+    // REE FS keeps two copies of each block and header, so a flip in the
+    // stale copy changes nothing. Walk single-byte flips through the file:
+    // each answer is the unchanged record or `StorageCorrupt`, never anything
+    // else, and some flip must be caught.
+    let mut caught = None;
+    'files: for (path, original) in &touched {
+        let stride = (original.len() / 256).max(1);
+        for pos in (0..original.len()).step_by(stride) {
+            let mut bytes = original.clone();
+            bytes[pos] ^= 0x5a;
+            std::fs::write(path, &bytes).unwrap();
+            match device.client().se_info(&victim.se) {
+                Ok(info) => assert_eq!(
+                    info,
+                    expected,
+                    "{} byte {pos}: a changed answer",
+                    path.display()
+                ),
+                Err(e) => {
+                    assert_eq!(
+                        e.reason(),
+                        Some(Reason::StorageCorrupt),
+                        "{} byte {pos}: {e}",
+                        path.display()
+                    );
+                    caught = Some((path.clone(), pos));
+                    break 'files;
+                }
+            }
+            std::fs::write(path, original).unwrap();
+        }
+    }
+    let (path, pos) = caught.expect("no flipped byte was detected");
+    eprintln!(
+        "flip at byte {pos} of {} reported as corrupt",
+        path.display()
     );
     let mut owner = device.client_as(OWNER_CSE);
     assert!(owner.sign(&bystander.key("k", 25), b"still here").is_ok());
