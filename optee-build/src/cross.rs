@@ -15,7 +15,9 @@ use crate::util::{mkdirs, note, run, run_quiet, show, size, step, Context, Resul
 
 pub const TA_UUID: &str = seam_proto::TA_UUID;
 
-pub fn build(p: &Paths, s: &Manifest, host: bool) -> Result<Manifest> {
+/// `bench`: also build `device_bench` with seam-tests' test-only feature
+/// `dtls-soft` (for `cargo optee bench`; plain builds leave it out).
+pub fn build(p: &Paths, s: &Manifest, host: bool, bench: bool) -> Result<Manifest> {
     mkdirs(&p.out)?;
     let devkit = s.path("devkit.path")?;
     let mut extras = Vec::new();
@@ -39,7 +41,9 @@ pub fn build(p: &Paths, s: &Manifest, host: bool) -> Result<Manifest> {
     }
 
     let (bins, tests) = if host {
-        step("cross-build the aarch64 host programs", || build_host(p, s))?
+        step("cross-build the aarch64 host programs", || {
+            build_host(p, s, bench)
+        })?
     } else {
         note("--no-host: no aarch64 host programs in the image");
         (Vec::new(), Vec::new())
@@ -182,15 +186,17 @@ pub fn verify_elf(elf: &Path) -> Result<()> {
 
 /// The seam library with the `tee` feature (its unit tests include the TEE
 /// transport's round-trip probe) and the seam-tests e2e binaries, built for
-/// aarch64 against Debian's libteec.
-fn build_host(p: &Paths, s: &Manifest) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+/// aarch64 against Debian's libteec. With `bench`, a fourth invocation
+/// rebuilds the `device_bench` example with `--features tee,dtls-soft` (its
+/// DTLS engine-with-TA vs software-secrets row), replacing the plain one.
+fn build_host(p: &Paths, s: &Manifest, bench: bool) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let target = p.out.join("host-target");
     let export = s.path("teec-export.path")?;
     let mut bins = Vec::new();
     let mut tests = Vec::new();
     // One invocation for the library's binaries and tests; one for the e2e
     // suite (its features must not leak into the library build and back).
-    let builds: [&[&str]; 3] = [
+    let mut builds: Vec<&[&str]> = vec![
         &[
             "test",
             "-p",
@@ -203,6 +209,17 @@ fn build_host(p: &Paths, s: &Manifest) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
         &["build", "-p", "seam", "--features", "tee", "--bins"],
         &["test", "-p", "seam-tests", "--features", "tee", "--no-run"],
     ];
+    if bench {
+        builds.push(&[
+            "build",
+            "-p",
+            "seam-tests",
+            "--features",
+            "tee,dtls-soft",
+            "--example",
+            "device_bench",
+        ]);
+    }
     for args in builds {
         let out = cargo()
             .current_dir(&p.repo)

@@ -8,6 +8,7 @@
 //! cargo optee exec [opts] -- CMD...  boot, run CMD in the guest, exit with its status
 //! cargo optee test [opts]            boot, xtest health check, seam e2e suite
 //! cargo optee demo                   boot and run the seam story (seam-demo) on the TA
+//! cargo optee bench [N]              boot and time handshakes: TA crypto vs in-process
 //! ```
 //!
 //! `run`, `exec` and `test` run `setup` (a no-op once done) and `build`
@@ -59,7 +60,7 @@
 //! relocations, `ta_head` in `.dynsym`, LOAD segments aligned 0x1000, and the
 //! signed file starting with the SHDR magic `0x4f545348`.
 //!
-//! The aarch64 host side is three cargo invocations into
+//! The aarch64 host side is three cargo invocations (four for `bench`) into
 //! `target/optee/host-target` with `OPTEE_CLIENT_EXPORT` pointing at a
 //! libteec export directory laid out from Debian's `libteec2` and
 //! `optee-client-dev`: `seam`'s unit tests (`/opt/seam/bin/seam-unit`, whose
@@ -132,6 +133,14 @@ COMMANDS:
               SEAM_BACKEND=tee --test-threads=1. Non-zero on any failure.
     demo      Build if needed, boot, and run the seam story (seam-demo from
               seam-tests) against the real TA.
+    bench [N] Build if needed (device_bench, a seam-tests example, with
+              --features tee,dtls-soft), boot, and run it with
+              SEAM_BACKEND=tee: TLS 1.2 and 1.3 client handshakes with the
+              TA's crypto against the same handshake with ring in-process,
+              and a DTLS PSK CCM_8 handshake of seam's engine with the TA
+              against its software secrets; N (default 10) interleaved runs
+              each. Prints the medians, their ratio and the TA invocations
+              per handshake (counted by a transport wrapper).
     help      This text.
 
 OPTIONS:
@@ -139,8 +148,8 @@ OPTIONS:
                        virtio disk mounted on tee-supplicant's data directory
                        (/var/lib/optee-client/data): secure storage then
                        survives a reboot.
-    --timeout SECS     Kill a hung guest after SECS (exec, demo: 600; test:
-                       1800, its after-reboot boot 900).
+    --timeout SECS     Kill a hung guest after SECS (exec, demo, bench: 600;
+                       test: 1800, its after-reboot boot 900).
     --no-build         run/exec/test: use the last build as it is.
     --no-host          build: leave out the aarch64 host programs.
     --verbose, -v      Show the whole guest console, not just CMD's output.
@@ -312,6 +321,24 @@ fn dispatch(a: &Args) -> Result<i32> {
                           else echo 'seam-demo was not built (seam-tests)'; exit 2; fi\n";
             boot_script(&p, a, &s, &b, "demo", script, 600)
         }
+        "bench" => {
+            let rounds = match a.rest.as_slice() {
+                [] => 10,
+                [n] => n
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or("usage: cargo optee bench [N] (N: handshakes of each kind)")?,
+                _ => bail!("usage: cargo optee bench [N]"),
+            };
+            let (s, b) = ready(&p, a)?;
+            let script = format!(
+                "if [ -x /opt/seam/bin/device_bench ]; then \
+                 SEAM_BACKEND=tee device_bench {rounds}; \
+                 else echo 'device_bench was not built (seam-tests example)'; exit 2; fi\n"
+            );
+            boot_script(&p, a, &s, &b, "bench", &script, 600)
+        }
         other => bail!("unknown command `{other}` (see `cargo optee help`)"),
     }
 }
@@ -328,7 +355,7 @@ fn ready(p: &Paths, a: &Args) -> Result<(Manifest, Manifest)> {
 
 fn build(p: &Paths, a: &Args) -> Result<Manifest> {
     let s = Manifest::load_required(&p.setup_manifest(), "cargo optee setup")?;
-    cross::build(p, &s, !a.no_host)
+    cross::build(p, &s, !a.no_host, a.command == "bench")
 }
 
 fn boot_for<'a>(

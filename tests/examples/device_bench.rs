@@ -1,0 +1,349 @@
+//! One full TLS client handshake (ECDHE-ECDSA P-256, mutual authentication,
+//! TLS 1.2 and TLS 1.3) with the client's crypto in the TA (`seam::tls`)
+//! against the same handshake with the client key in rustls's own ring
+//! provider, interleaved in the same run; the server is rustls + ring in
+//! memory. Plain timing loops (no criterion: its output is heavy under
+//! emulation), so it also runs inside the emulated device:
+//! `cargo optee bench` runs it there with `SEAM_BACKEND=tee`.
+//!
+//! With seam-tests' feature `dtls-soft` (seam's test-only software handshake
+//! secrets), also a DTLS 1.2 TLS_PSK_WITH_AES_128_CCM_8 handshake of seam's
+//! engine, client with its PSK in the TA against the same engine with the
+//! PSK in this process (the server: the engine with software secrets).
+//!
+//! Prints, per handshake kind, the median of N runs each, their ratio and
+//! the TA invocations per handshake (counted by a transport wrapper).
+//!
+//! `cargo run --release -p seam-tests --features dtls-soft --example device_bench [N]`
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::version::{TLS12, TLS13};
+use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+use seam::proto::handshake::Role;
+use seam::proto::Ops;
+use seam::tls::{client_config, TaTls};
+use seam::Client;
+use seam_tests::shared::Counting;
+use seam_tests::{Backend, Device, Who};
+
+struct TaPublicKey(seam::proto::PublicKey);
+
+impl rcgen::PublicKeyData for TaPublicKey {
+    fn der_bytes(&self) -> &[u8] {
+        &self.0 .0
+    }
+    fn algorithm(&self) -> &rcgen::SignatureAlgorithm {
+        &rcgen::PKCS_ECDSA_P256_SHA256
+    }
+}
+
+/// Runs one handshake in memory.
+fn handshake(client: Arc<ClientConfig>, server: Arc<ServerConfig>) {
+    let mut c = ClientConnection::new(client, ServerName::try_from("localhost").unwrap()).unwrap();
+    let mut s = ServerConnection::new(server).unwrap();
+    let mut buf = Vec::new();
+    while c.is_handshaking() || s.is_handshaking() {
+        buf.clear();
+        while c.wants_write() {
+            c.write_tls(&mut buf).unwrap();
+        }
+        let mut rd = &buf[..];
+        while !rd.is_empty() {
+            s.read_tls(&mut rd).unwrap();
+        }
+        s.process_new_packets().unwrap();
+        buf.clear();
+        while s.wants_write() {
+            s.write_tls(&mut buf).unwrap();
+        }
+        let mut rd = &buf[..];
+        while !rd.is_empty() {
+            c.read_tls(&mut rd).unwrap();
+        }
+        c.process_new_packets().unwrap();
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+/// A client of this process's user on the current backend, counting the TA
+/// invocations through it.
+fn counting_client(device: &Device, calls: Arc<AtomicU64>) -> Client {
+    match device.backend() {
+        Backend::Simulator => {
+            let caller = seam_core::Caller::Client(Who::Me.id());
+            let sim =
+                seam::Simulator::open_as(device.store_dir().unwrap(), caller).expect("simulator");
+            Client::new(Counting { inner: sim, calls })
+        }
+        Backend::Tee => tee_counting(calls),
+    }
+}
+
+#[cfg(feature = "tee")]
+fn tee_counting(calls: Arc<AtomicU64>) -> Client {
+    let tee = seam::transport::Tee::open().expect("opening a TA session");
+    Client::new(Counting { inner: tee, calls })
+}
+
+#[cfg(not(feature = "tee"))]
+fn tee_counting(_calls: Arc<AtomicU64>) -> Client {
+    panic!("SEAM_BACKEND=tee needs seam-tests built with --features tee")
+}
+
+fn print_row(name: &str, ta_ms: Vec<f64>, soft_ms: Vec<f64>, ta_calls: &[u64]) {
+    let (lo, hi) = (
+        ta_calls.iter().min().copied().unwrap_or(0),
+        ta_calls.iter().max().copied().unwrap_or(0),
+    );
+    let invocations = if lo == hi {
+        lo.to_string()
+    } else {
+        format!("{lo}-{hi}")
+    };
+    let (ta, soft) = (median(ta_ms), median(soft_ms));
+    println!(
+        "{:<44} {:>10.2} {:>11.2} {:>7.2} {:>9}",
+        name,
+        ta,
+        soft,
+        ta / soft,
+        invocations
+    );
+}
+
+#[cfg(feature = "dtls-soft")]
+fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: usize) {
+    use seam::dtls::secrets::software::{SoftwareCredentials, SoftwareSecrets};
+    use seam::dtls::secrets::{HandshakeSecrets, SeamSecrets, TaCredentials};
+    use seam::dtls::{Config, Connection, Suite, Variant};
+    use seam::proto::ObjectKind;
+
+    const PSK: [u8; 16] = *b"oneM2M-bench-PSK";
+    const IDENTITY: &[u8] = b"kpsa-bench@m2m.seam.test";
+    device
+        .client()
+        .import_wrapped(
+            &stakeholder.admin,
+            &stakeholder.se,
+            "psk",
+            12,
+            ObjectKind::Secret,
+            &PSK,
+        )
+        .expect("importing the PSK");
+    stakeholder.grant("psk", Who::Me, Ops::HANDSHAKE, 12);
+    let psk = stakeholder.key("psk", 12);
+    let calls = Arc::new(AtomicU64::new(0));
+    let mut client = counting_client(device, calls.clone());
+
+    let suite = Suite::PskAes128Ccm8;
+    let config = || {
+        let mut c = Config::new(Variant::Dtls, vec![suite]);
+        c.psk_identity = Some(IDENTITY.to_vec());
+        c
+    };
+    let server = || {
+        Connection::server(
+            Config::new(Variant::Dtls, vec![suite]),
+            SoftwareSecrets::new(SoftwareCredentials {
+                psk_by_identity: vec![(IDENTITY.to_vec(), PSK.to_vec())],
+                ..Default::default()
+            }),
+            Instant::now(),
+        )
+    };
+    fn run<A: HandshakeSecrets, B: HandshakeSecrets>(c: &mut Connection<A>, s: &mut Connection<B>) {
+        for _ in 0..64 {
+            let mut moved = false;
+            while let Some(d) = c.poll_output() {
+                moved = true;
+                s.handle_input(&d, Instant::now()).expect("server input");
+            }
+            while let Some(d) = s.poll_output() {
+                moved = true;
+                c.handle_input(&d, Instant::now()).expect("client input");
+            }
+            if c.is_established() && s.is_established() {
+                return;
+            }
+            assert!(moved, "the DTLS handshake stalled: {:?}", c.error());
+        }
+        panic!("the DTLS handshake did not finish");
+    }
+    let ta_run = |client: &mut Client| {
+        let secrets = SeamSecrets::new(
+            client,
+            TaCredentials {
+                psk: Some(psk.clone()),
+                ..Default::default()
+            },
+        );
+        let mut c = Connection::client(config(), secrets, Instant::now());
+        let mut s = server();
+        run(&mut c, &mut s);
+        c.info().invocations
+    };
+    let soft_run = || {
+        let secrets = SoftwareSecrets::new(SoftwareCredentials {
+            psk: Some(PSK.to_vec()),
+            ..Default::default()
+        });
+        let mut c = Connection::client(config(), secrets, Instant::now());
+        let mut s = server();
+        run(&mut c, &mut s);
+    };
+
+    ta_run(&mut client);
+    soft_run();
+    let (mut ta_ms, mut soft_ms, mut ta_calls) = (Vec::new(), Vec::new(), Vec::new());
+    let mut engine_calls = 0;
+    for _ in 0..rounds {
+        let before = calls.load(Ordering::SeqCst);
+        let t = Instant::now();
+        engine_calls = ta_run(&mut client);
+        ta_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        ta_calls.push(calls.load(Ordering::SeqCst) - before);
+        let t = Instant::now();
+        soft_run();
+        soft_ms.push(t.elapsed().as_secs_f64() * 1e3);
+    }
+    print_row(
+        "DTLS 1.2 PSK AES-128-CCM_8 (seam engine)",
+        ta_ms,
+        soft_ms,
+        &ta_calls,
+    );
+    println!(
+        "  (DTLS: {engine_calls} handshake steps by the engine's count, plus the \
+         session's Close when its secrets are dropped)"
+    );
+}
+
+#[cfg(not(feature = "dtls-soft"))]
+fn dtls_psk(_device: &Device, _stakeholder: &seam_tests::Stakeholder<'_>, _rounds: usize) {
+    println!(
+        "DTLS PSK CCM_8 (engine + TA vs software secrets): skipped, build with \
+         seam-tests' feature `dtls-soft` (seam's test-only software secrets)"
+    );
+}
+
+fn main() {
+    let rounds: usize = std::env::args()
+        .nth(1)
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(10)
+        .max(1);
+    let device = Device::new();
+    let backend = match device.backend() {
+        Backend::Simulator => "simulator",
+        Backend::Tee => "OP-TEE",
+    };
+    let stakeholder = device.stakeholder("bench");
+    let ta_public = stakeholder.generate("cert", 42);
+    stakeholder.grant("cert", Who::Me, Ops::HANDSHAKE.union(Ops::SIGN), 42);
+
+    // PKI: a CA, the TA key's certificate, a software client key, a server key.
+    let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
+    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    let ca = ca.self_signed(&ca_key).unwrap();
+    let leaf = || CertificateParams::new(vec!["localhost".to_string()]).unwrap();
+    let ta_cert = leaf()
+        .signed_by(&TaPublicKey(ta_public), &ca, &ca_key)
+        .unwrap();
+    let soft_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let soft_cert = leaf().signed_by(&soft_key, &ca, &ca_key).unwrap();
+    let server_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
+    let server_cert = leaf().signed_by(&server_key, &ca, &ca_key).unwrap();
+    let mut roots = RootCertStore::empty();
+    roots.add(ca.der().clone()).unwrap();
+    let chain = |c: &rcgen::Certificate| -> Vec<CertificateDer<'static>> {
+        vec![c.der().clone(), ca.der().clone()]
+    };
+    let key_der = |k: &KeyPair| PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(k.serialize_der()));
+
+    let calls = Arc::new(AtomicU64::new(0));
+    let tls = TaTls::new(
+        counting_client(&device, calls.clone()),
+        Role::Client,
+        Some(stakeholder.key("cert", 42)),
+    );
+
+    println!("device_bench: {backend}, {rounds} interleaved handshakes each, medians");
+    println!("in-proc: TLS rows ring (rustls), DTLS row the engine's software secrets");
+    println!(
+        "{:<44} {:>10} {:>11} {:>7} {:>9}",
+        "handshake (client side)", "TA ms", "in-proc ms", "ratio", "TA calls"
+    );
+    let ring = Arc::new(rustls::crypto::ring::default_provider());
+    for (name, version) in [("TLS 1.2", &TLS12), ("TLS 1.3", &TLS13)] {
+        let versions = &[version];
+        let server = {
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                Arc::new(roots.clone()),
+                ring.clone(),
+            )
+            .build()
+            .unwrap();
+            let mut config = ServerConfig::builder_with_provider(ring.clone())
+                .with_protocol_versions(versions)
+                .unwrap()
+                .with_client_cert_verifier(verifier)
+                .with_single_cert(chain(&server_cert), key_der(&server_key))
+                .unwrap();
+            config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+            config.send_tls13_tickets = 0;
+            Arc::new(config)
+        };
+        let ta_client =
+            Arc::new(client_config(&tls, versions, roots.clone(), Some(chain(&ta_cert))).unwrap());
+        let soft_client = {
+            let mut config = ClientConfig::builder_with_provider(ring.clone())
+                .with_protocol_versions(versions)
+                .unwrap()
+                .with_root_certificates(roots.clone())
+                .with_client_auth_cert(chain(&soft_cert), key_der(&soft_key))
+                .unwrap();
+            config.resumption = rustls::client::Resumption::disabled();
+            Arc::new(config)
+        };
+
+        // A warm-up of each, then interleaved timed runs.
+        handshake(ta_client.clone(), server.clone());
+        handshake(soft_client.clone(), server.clone());
+        let (mut ta_ms, mut soft_ms, mut ta_calls) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            let before = calls.load(Ordering::SeqCst);
+            let t = Instant::now();
+            handshake(ta_client.clone(), server.clone());
+            ta_ms.push(t.elapsed().as_secs_f64() * 1e3);
+            ta_calls.push(calls.load(Ordering::SeqCst) - before);
+            let t = Instant::now();
+            handshake(soft_client.clone(), server.clone());
+            soft_ms.push(t.elapsed().as_secs_f64() * 1e3);
+        }
+        print_row(
+            &format!("{name} ECDHE-ECDSA P-256, mutual auth"),
+            ta_ms,
+            soft_ms,
+            &ta_calls,
+        );
+    }
+    dtls_psk(&device, &stakeholder, rounds);
+    drop(tls);
+    drop(stakeholder);
+}
