@@ -12,52 +12,18 @@ use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::version::{TLS12, TLS13};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use seam::proto::handshake::Role;
 use seam::proto::Ops;
 use seam::tls::{client_config, TaTls};
 use seam_tests::shared::SharedTa;
 use seam_tests::{Device, OWNER_CSE};
 
-struct TaPublicKey(seam::proto::PublicKey);
-
-impl rcgen::PublicKeyData for TaPublicKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.0 .0
-    }
-    fn algorithm(&self) -> &rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    }
-}
-
-/// Runs one handshake in memory.
-fn handshake(client: Arc<ClientConfig>, server: Arc<ServerConfig>) {
-    let mut c = ClientConnection::new(client, ServerName::try_from("localhost").unwrap()).unwrap();
-    let mut s = ServerConnection::new(server).unwrap();
-    let mut buf = Vec::new();
-    while c.is_handshaking() || s.is_handshaking() {
-        buf.clear();
-        while c.wants_write() {
-            c.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            s.read_tls(&mut rd).unwrap();
-        }
-        s.process_new_packets().unwrap();
-        buf.clear();
-        while s.wants_write() {
-            s.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            c.read_tls(&mut rd).unwrap();
-        }
-        c.process_new_packets().unwrap();
-    }
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{handshake_in_memory, TaPublicKey};
 
 fn bench(crit: &mut Criterion) {
     let device = Device::new();
@@ -126,7 +92,7 @@ fn bench(crit: &mut Criterion) {
 
         // TA invocations per handshake.
         let before = shared.calls();
-        handshake(ta_client.clone(), server.clone());
+        handshake_in_memory(ta_client.clone(), server.clone());
         let invocations = shared.calls() - before;
 
         let mut group = crit.benchmark_group(name);
@@ -134,10 +100,10 @@ fn bench(crit: &mut Criterion) {
             .sample_size(20)
             .measurement_time(Duration::from_secs(5));
         group.bench_function("client crypto in the TA (simulator)", |b| {
-            b.iter(|| handshake(ta_client.clone(), server.clone()))
+            b.iter(|| handshake_in_memory(ta_client.clone(), server.clone()))
         });
         group.bench_function("client crypto in rustls (ring)", |b| {
-            b.iter(|| handshake(soft_client.clone(), server.clone()))
+            b.iter(|| handshake_in_memory(soft_client.clone(), server.clone()))
         });
         group.finish();
 
@@ -145,10 +111,10 @@ fn bench(crit: &mut Criterion) {
         let (mut ta_time, mut soft_time) = (Duration::ZERO, Duration::ZERO);
         for _ in 0..20 {
             let t = Instant::now();
-            handshake(ta_client.clone(), server.clone());
+            handshake_in_memory(ta_client.clone(), server.clone());
             ta_time += t.elapsed();
             let t = Instant::now();
-            handshake(soft_client.clone(), server.clone());
+            handshake_in_memory(soft_client.clone(), server.clone());
             soft_time += t.elapsed();
         }
         println!(

@@ -21,9 +21,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use rustls::version::{TLS12, TLS13};
-use rustls::{ClientConfig, ClientConnection, RootCertStore, ServerConfig, ServerConnection};
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use seam::proto::handshake::Role;
 use seam::proto::Ops;
 use seam::tls::{client_config, TaTls};
@@ -31,43 +31,9 @@ use seam::Client;
 use seam_tests::shared::Counting;
 use seam_tests::{Backend, Device, Who};
 
-struct TaPublicKey(seam::proto::PublicKey);
-
-impl rcgen::PublicKeyData for TaPublicKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.0 .0
-    }
-    fn algorithm(&self) -> &rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    }
-}
-
-/// Runs one handshake in memory.
-fn handshake(client: Arc<ClientConfig>, server: Arc<ServerConfig>) {
-    let mut c = ClientConnection::new(client, ServerName::try_from("localhost").unwrap()).unwrap();
-    let mut s = ServerConnection::new(server).unwrap();
-    let mut buf = Vec::new();
-    while c.is_handshaking() || s.is_handshaking() {
-        buf.clear();
-        while c.wants_write() {
-            c.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            s.read_tls(&mut rd).unwrap();
-        }
-        s.process_new_packets().unwrap();
-        buf.clear();
-        while s.wants_write() {
-            s.write_tls(&mut buf).unwrap();
-        }
-        let mut rd = &buf[..];
-        while !rd.is_empty() {
-            c.read_tls(&mut rd).unwrap();
-        }
-        c.process_new_packets().unwrap();
-    }
-}
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::{handshake_in_memory, TaPublicKey};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -323,17 +289,17 @@ fn main() {
         };
 
         // A warm-up of each, then interleaved timed runs.
-        handshake(ta_client.clone(), server.clone());
-        handshake(soft_client.clone(), server.clone());
+        handshake_in_memory(ta_client.clone(), server.clone());
+        handshake_in_memory(soft_client.clone(), server.clone());
         let (mut ta_ms, mut soft_ms, mut ta_calls) = (Vec::new(), Vec::new(), Vec::new());
         for _ in 0..rounds {
             let before = calls.load(Ordering::SeqCst);
             let t = Instant::now();
-            handshake(ta_client.clone(), server.clone());
+            handshake_in_memory(ta_client.clone(), server.clone());
             ta_ms.push(t.elapsed().as_secs_f64() * 1e3);
             ta_calls.push(calls.load(Ordering::SeqCst) - before);
             let t = Instant::now();
-            handshake(soft_client.clone(), server.clone());
+            handshake_in_memory(soft_client.clone(), server.clone());
             soft_ms.push(t.elapsed().as_secs_f64() * 1e3);
         }
         print_row(

@@ -1,6 +1,6 @@
 //! Signed commands: only the right key, for this node and SE, once.
 
-use seam::client::{sign_admin, sign_admin_for, sign_issuer};
+use seam::client::{sign_admin, sign_issuer};
 use seam::proto::{AdminOp, IssuerOp, ObjectKind, Reason};
 use seam::{AdminKey, CommandSigner, Ops};
 use seam_tests::{Backend, Device, OWNER_CSE};
@@ -310,5 +310,4 @@ fn only_the_issuer_creates_and_retires_ses() {
     // Init is trust on first use, once.
     let err = c.init_node(&AdminKey::generate().public_key()).unwrap_err();
     assert_eq!(err.reason(), Some(Reason::AlreadyInitialized));
-    let _ = sign_admin_for; // (used by bundles)
 }

@@ -30,6 +30,9 @@ use seam::dtls::{
 use seam::proto::{ObjectKind, Ops};
 use seam_tests::{Device, Stakeholder, Who};
 
+mod common;
+use common::{openssl_available, TaPublicKey};
+
 const TIMEOUT: Duration = Duration::from_secs(20);
 const PSK: [u8; 16] = *b"oneM2M-test-PSK!";
 const IDENTITY: &str = "kpsa-7@m2m.seam.test";
@@ -37,33 +40,7 @@ const SERVER_NAME: &str = "server.seam.test";
 const FROM_SEAM: &str = "hello from seam";
 const FROM_OPENSSL: &str = "hello from openssl";
 
-fn openssl_available() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!();
-        eprintln!("!!!! SKIPPED: `openssl` is not installed: no DTLS/TLS interop was tested !!!!");
-        eprintln!();
-    }
-    ok
-}
-
 // ---- PKI ------------------------------------------------------------------------
-
-/// The TA key's public key, for rcgen to issue a certificate to.
-struct TaPublicKey(seam::proto::PublicKey);
-
-impl rcgen::PublicKeyData for TaPublicKey {
-    fn der_bytes(&self) -> &[u8] {
-        &self.0 .0
-    }
-    fn algorithm(&self) -> &rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    }
-}
 
 /// A CA; a certificate for the TA-held key; a key and certificate for OpenSSL.
 struct Pki {
@@ -313,7 +290,7 @@ fn check_openssl_session(out: &str, suite: Suite) {
 // ---- the two directions -------------------------------------------------------------
 
 fn seam_client_vs_s_server(variant: Variant, suite: Suite) {
-    if !openssl_available() {
+    if !openssl_available("DTLS/TLS interop") {
         return;
     }
     let device = Device::new();
@@ -411,7 +388,7 @@ fn seam_client_vs_s_server(variant: Variant, suite: Suite) {
 }
 
 fn s_client_vs_seam_server(variant: Variant, suite: Suite) {
-    if !openssl_available() {
+    if !openssl_available("DTLS/TLS interop") {
         return;
     }
     let device = Device::new();

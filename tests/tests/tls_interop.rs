@@ -28,36 +28,11 @@ use seam_tests::reference as r;
 use seam_tests::shared::SharedTa;
 use seam_tests::{Device, OWNER_CSE};
 
+mod common;
+use common::{openssl_available, TaPublicKey};
+
 const TIMEOUT: Duration = Duration::from_secs(20);
 const LABEL: &str = "EXPERIMENTAL-seam-interop";
-
-fn openssl_available() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!();
-        eprintln!("!!!! SKIPPED: `openssl` is not installed: no OpenSSL interop was tested !!!!");
-        eprintln!();
-    }
-    ok
-}
-
-/// A public key of the TA, for rcgen to issue a certificate to.
-struct TaPublicKey(seam::proto::PublicKey);
-
-impl rcgen::PublicKeyData for TaPublicKey {
-    fn der_bytes(&self) -> &[u8] {
-        // The subjectPublicKey bits: the uncompressed SEC 1 point.
-        &self.0 .0
-    }
-
-    fn algorithm(&self) -> &rcgen::SignatureAlgorithm {
-        &rcgen::PKCS_ECDSA_P256_SHA256
-    }
-}
 
 /// A CA, a certificate for the TA key and a key + certificate for OpenSSL.
 struct Pki {
@@ -279,7 +254,7 @@ impl Setup<'_> {
 /// authentication. Returns the exporter outputs of both sides and the TA
 /// invocations the handshake took.
 fn ta_client_vs_s_server(tls13: bool, label: &str, len: usize) -> Option<(Vec<u8>, Vec<u8>, u64)> {
-    if !openssl_available() {
+    if !openssl_available("TLS interop") {
         return None;
     }
     let device = Device::new();
@@ -403,7 +378,7 @@ fn ta_client_vs_s_server(tls13: bool, label: &str, len: usize) -> Option<(Vec<u8
 /// `openssl s_client` as the client, rustls (TA) as the server, mutual
 /// authentication.
 fn s_client_vs_ta_server(tls13: bool) -> Option<(Vec<u8>, Vec<u8>, u64)> {
-    if !openssl_available() {
+    if !openssl_available("TLS interop") {
         return None;
     }
     let device = Device::new();
