@@ -5,9 +5,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use seam::dtls::handshake::{decode_any, FragmentHeader, Reader};
-use seam::dtls::reassembly::Reassembler;
-use seam::dtls::{cert, record, Suite};
+use seam_dtls::handshake::{decode_any, FragmentHeader, Reader};
+use seam_dtls::reassembly::Reassembler;
+use seam_dtls::{cert, record, Suite};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&msg_type, body)) = data.split_first() else {

@@ -536,10 +536,10 @@ pub fn wrap_to(
     suid: u8,
     material: &[u8],
 ) -> Result<WrappedSecret> {
-    let binding = seam_core::wrap_binding(node_id, se, se_instance, object, kind, suid)
-        .map_err(|r| Error::InvalidInput(r.describe().into()))?;
-    let mut rng = crate::transport::simulator::OsRng;
-    let w = seam_core::crypto::wrap::wrap(&mut rng, node_key.as_bytes(), &binding, material)
+    let binding = seam_crypto::wrap::binding(node_id, se, se_instance, object, kind, suid)
+        .map_err(|e| Error::InvalidInput(format!("cannot encode the wrap binding: {e:?}")))?;
+    let mut rng = crate::OsRng;
+    let w = seam_crypto::wrap::wrap(&mut rng, node_key.as_bytes(), &binding, material)
         .map_err(|e| Error::InvalidInput(format!("cannot wrap to the node key: {e:?}")))?;
     Ok(WrappedSecret {
         ephemeral: PublicKey(w.ephemeral),

@@ -60,6 +60,7 @@ impl Error {
         }
     }
 
+    #[cfg(any(feature = "simulator", feature = "tee"))]
     pub(crate) fn io(context: impl Into<String>, source: std::io::Error) -> Self {
         Error::Io {
             context: context.into(),

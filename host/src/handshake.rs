@@ -7,7 +7,7 @@ use seam_proto::handshake::{
 };
 use seam_proto::{KeyRef, ObjectInfo, Op, PublicKey, Reply};
 
-pub use seam_core::crypto::hash::Sha256Midstate;
+pub use seam_crypto::hash::Sha256Midstate;
 
 use crate::{Client, Error, Result};
 

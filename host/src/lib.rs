@@ -12,18 +12,21 @@ pub mod dtls;
 mod error;
 pub mod handshake;
 pub mod identity;
+mod rng;
 pub mod signer;
-#[cfg(feature = "rustls")]
-pub mod tls;
 pub mod transport;
 
 pub use client::{Answer, Client};
 pub use error::{Error, Result};
+pub use rng::OsRng;
 pub use seam_proto as proto;
 pub use seam_proto::{AclEntry, AeadAlg, ClientId, KeyRef, ObjectKind, Ops, Status};
 pub use signer::{AdminKey, CommandSigner};
-pub use transport::{Simulator, Transport};
+#[cfg(feature = "simulator")]
+pub use transport::Simulator;
+pub use transport::Transport;
 
+#[cfg(feature = "simulator")]
 impl Client {
     /// The simulator over `dir`, calling as this process's user.
     pub fn simulator(dir: impl AsRef<std::path::Path>) -> Result<Client> {

@@ -15,8 +15,8 @@ use crate::util::{mkdirs, note, run, run_quiet, show, size, step, Context, Resul
 
 pub const TA_UUID: &str = seam_proto::TA_UUID;
 
-/// `bench`: also build `device_bench` with seam-tests' test-only feature
-/// `dtls-soft` (for `cargo optee bench`; plain builds leave it out).
+/// `bench`: also build the `device_bench` example (for `cargo optee bench`;
+/// plain builds leave it out).
 pub fn build(p: &Paths, s: &Manifest, host: bool, bench: bool) -> Result<Manifest> {
     mkdirs(&p.out)?;
     let devkit = s.path("devkit.path")?;
@@ -185,10 +185,9 @@ pub fn verify_elf(elf: &Path) -> Result<()> {
 }
 
 /// The seam library with the `tee` feature (its unit tests include the TEE
-/// transport's round-trip probe) and the seam-tests e2e binaries, built for
-/// aarch64 against Debian's libteec. With `bench`, a fourth invocation
-/// rebuilds the `device_bench` example with `--features tee,dtls-soft` (its
-/// DTLS engine-with-TA vs software-secrets row), replacing the plain one.
+/// transport's round-trip probe), the `seam` tool (seam-cli) and the
+/// seam-tests e2e binaries, built for aarch64 against Debian's libteec. With
+/// `bench`, a fourth invocation builds the `device_bench` example.
 fn build_host(p: &Paths, s: &Manifest, bench: bool) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
     let target = p.out.join("host-target");
     let export = s.path("teec-export.path")?;
@@ -202,11 +201,11 @@ fn build_host(p: &Paths, s: &Manifest, bench: bool) -> Result<(Vec<PathBuf>, Vec
             "-p",
             "seam",
             "--features",
-            "tee",
+            "tee,simulator",
             "--no-run",
             "--lib",
         ],
-        &["build", "-p", "seam", "--features", "tee", "--bins"],
+        &["build", "-p", "seam-cli", "--features", "tee", "--bins"],
         &["test", "-p", "seam-tests", "--features", "tee", "--no-run"],
     ];
     if bench {
@@ -215,7 +214,7 @@ fn build_host(p: &Paths, s: &Manifest, bench: bool) -> Result<(Vec<PathBuf>, Vec
             "-p",
             "seam-tests",
             "--features",
-            "tee,dtls-soft",
+            "tee",
             "--example",
             "device_bench",
         ]);

@@ -120,7 +120,7 @@ COMMANDS:
               trixie's source package, and make the flash and U-Boot env
               images. Cached, keyed by versions: a second run does nothing.
     build     Cross-build the seam TA (ta/optee, its own workspace) and the
-              aarch64 host programs (seam with --features tee, the seam-tests
+              aarch64 host programs (seam-cli with --features tee, the seam-tests
               test binaries) in separate cargo invocations; strip, sign and
               verify the TA (no DT_NEEDED, only R_AARCH64_RELATIVE, ta_head
               exported, SHDR magic); assemble the initramfs.
@@ -134,7 +134,7 @@ COMMANDS:
     demo      Build if needed, boot, and run the seam story (seam-demo from
               seam-tests) against the real TA.
     bench [N] Build if needed (device_bench, a seam-tests example, with
-              --features tee,dtls-soft), boot, and run it with
+              --features tee), boot, and run it with
               SEAM_BACKEND=tee: TLS 1.2 and 1.3 client handshakes with the
               TA's crypto against the same handshake with ring in-process,
               and a DTLS PSK CCM_8 handshake of seam's engine with the TA

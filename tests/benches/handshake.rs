@@ -1,6 +1,6 @@
 //! One full TLS client handshake (ECDHE-ECDSA P-256, mutual
 //! authentication, TLS 1.2 and TLS 1.3) with the client's crypto in the TA
-//! (simulator backend: `seam::tls`) against the same handshake with the
+//! (simulator backend: `seam_rustls`) against the same handshake with the
 //! client key in rustls's own ring provider, in the same run; the server is
 //! rustls + ring in memory. Prints the ratio and the TA invocations per
 //! handshake.
@@ -17,7 +17,7 @@ use rustls::version::{TLS12, TLS13};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use seam::proto::handshake::Role;
 use seam::proto::Ops;
-use seam::tls::{client_config, TaTls};
+use seam_rustls::{client_config, TaTls};
 use seam_tests::shared::SharedTa;
 use seam_tests::{Device, OWNER_CSE};
 

@@ -1,20 +1,19 @@
 //! One full TLS client handshake (ECDHE-ECDSA P-256, mutual authentication,
-//! TLS 1.2 and TLS 1.3) with the client's crypto in the TA (`seam::tls`)
+//! TLS 1.2 and TLS 1.3) with the client's crypto in the TA (`seam_rustls`)
 //! against the same handshake with the client key in rustls's own ring
 //! provider, interleaved in the same run; the server is rustls + ring in
 //! memory. Plain timing loops (no criterion: its output is heavy under
 //! emulation), so it also runs inside the emulated device:
 //! `cargo optee bench` runs it there with `SEAM_BACKEND=tee`.
 //!
-//! With seam-tests' feature `dtls-soft` (seam's test-only software handshake
-//! secrets), also a DTLS 1.2 TLS_PSK_WITH_AES_128_CCM_8 handshake of seam's
-//! engine, client with its PSK in the TA against the same engine with the
-//! PSK in this process (the server: the engine with software secrets).
+//! Also a DTLS 1.2 TLS_PSK_WITH_AES_128_CCM_8 handshake of seam's engine,
+//! client with its PSK in the TA against the same engine over seam-core in
+//! this process (an in-memory node; the server is the engine over it too).
 //!
 //! Prints, per handshake kind, the median of N runs each, their ratio and
 //! the TA invocations per handshake (counted by a transport wrapper).
 //!
-//! `cargo run --release -p seam-tests --features dtls-soft --example device_bench [N]`
+//! `cargo run --release -p seam-tests --example device_bench [N]`
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -26,8 +25,8 @@ use rustls::version::{TLS12, TLS13};
 use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use seam::proto::handshake::Role;
 use seam::proto::Ops;
-use seam::tls::{client_config, TaTls};
 use seam::Client;
+use seam_rustls::{client_config, TaTls};
 use seam_tests::shared::Counting;
 use seam_tests::{Backend, Device, Who};
 
@@ -91,12 +90,16 @@ fn print_row(name: &str, ta_ms: Vec<f64>, soft_ms: Vec<f64>, ta_calls: &[u64]) {
     );
 }
 
-#[cfg(feature = "dtls-soft")]
+/// The DTLS PSK handshake of seam's engine with the TA's handshake sessions,
+/// against the same engine over seam-core in this process (an in-memory
+/// node: the same key schedule without the TEE's costs). The server side is
+/// in-process in both.
 fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: usize) {
-    use seam::dtls::secrets::software::{SoftwareCredentials, SoftwareSecrets};
-    use seam::dtls::secrets::{HandshakeSecrets, SeamSecrets, TaCredentials};
-    use seam::dtls::{Config, Connection, Suite, Variant};
+    use seam::dtls::{
+        Config, Connection, HandshakeSecrets, SeamSecrets, Suite, TaCredentials, Variant,
+    };
     use seam::proto::ObjectKind;
+    use seam_tests::memory_ta::{self, Credentials, MemoryTa};
 
     const PSK: [u8; 16] = *b"oneM2M-bench-PSK";
     const IDENTITY: &[u8] = b"kpsa-bench@m2m.seam.test";
@@ -116,6 +119,13 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
     let calls = Arc::new(AtomicU64::new(0));
     let mut client = counting_client(device, calls.clone());
 
+    let in_process = MemoryTa::new(
+        &Credentials {
+            psks: vec![("psk".into(), PSK.to_vec())],
+            ..Default::default()
+        },
+        1,
+    );
     let suite = Suite::PskAes128Ccm8;
     let config = || {
         let mut c = Config::new(Variant::Dtls, vec![suite]);
@@ -125,10 +135,10 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
     let server = || {
         Connection::server(
             Config::new(Variant::Dtls, vec![suite]),
-            SoftwareSecrets::new(SoftwareCredentials {
-                psk_by_identity: vec![(IDENTITY.to_vec(), PSK.to_vec())],
-                ..Default::default()
-            }),
+            SeamSecrets::new(
+                in_process.client(),
+                memory_ta::ta_credentials(None, &[(IDENTITY, "psk")], None),
+            ),
             Instant::now(),
         )
     };
@@ -164,10 +174,10 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
         c.info().invocations
     };
     let soft_run = || {
-        let secrets = SoftwareSecrets::new(SoftwareCredentials {
-            psk: Some(PSK.to_vec()),
-            ..Default::default()
-        });
+        let secrets = SeamSecrets::new(
+            in_process.client(),
+            memory_ta::ta_credentials(Some("psk"), &[], None),
+        );
         let mut c = Connection::client(config(), secrets, Instant::now());
         let mut s = server();
         run(&mut c, &mut s);
@@ -196,14 +206,6 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
     println!(
         "  (DTLS: {engine_calls} handshake steps by the engine's count, plus the \
          session's Close when its secrets are dropped)"
-    );
-}
-
-#[cfg(not(feature = "dtls-soft"))]
-fn dtls_psk(_device: &Device, _stakeholder: &seam_tests::Stakeholder<'_>, _rounds: usize) {
-    println!(
-        "DTLS PSK CCM_8 (engine + TA vs software secrets): skipped, build with \
-         seam-tests' feature `dtls-soft` (seam's test-only software secrets)"
     );
 }
 

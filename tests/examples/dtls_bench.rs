@@ -20,8 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use seam::dtls::io::{drive_handshake, flush, Link, TcpLink, UdpLink};
-use seam::dtls::secrets::{SeamSecrets, TaCredentials};
 use seam::dtls::{Config, Connection, PeerTrust, Suite, Variant};
+use seam::dtls::{SeamSecrets, TaCredentials};
 use seam::proto::{ObjectKind, Ops};
 use seam::{Client, Transport};
 use seam_tests::{Device, Who};

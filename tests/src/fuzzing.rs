@@ -12,11 +12,17 @@ use crate::{encode, Who, TEST_ISSUER_SCALAR};
 #[derive(Clone)]
 pub struct CountingRng(u64);
 
+impl CountingRng {
+    pub fn new(seed: u64) -> Self {
+        CountingRng(seed)
+    }
+}
+
 impl Rng for CountingRng {
     fn fill(&mut self, out: &mut [u8]) -> Result<(), RngError> {
         for chunk in out.chunks_mut(32) {
             self.0 += 1;
-            let block = seam_core::crypto::hash::sha256(&self.0.to_be_bytes());
+            let block = seam_crypto::hash::sha256(&self.0.to_be_bytes());
             chunk.copy_from_slice(&block[..chunk.len()]);
         }
         Ok(())

@@ -274,7 +274,9 @@ pub fn status_of<T>(r: &seam::Result<T>) -> u16 {
     }
 }
 
+pub mod dtls_fuzzing;
 pub mod fuzzing;
+pub mod memory_ta;
 pub mod reference;
 pub mod shared;
 

@@ -12,11 +12,11 @@ use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use seam::dtls::cert::spki_for;
-use seam::dtls::secrets::{SeamSecrets, TaCredentials};
 use seam::dtls::{
     Config, Connection, OwnCertificate, PeerTrust, RandomSource, RetransmitPolicy, Role, Suite,
     Variant,
 };
+use seam::dtls::{SeamSecrets, TaCredentials};
 use seam::proto::{KeyRef, ObjectKind, Ops};
 use seam::Client;
 use seam_tests::{Device, Who};

@@ -1,4 +1,4 @@
-//! rustls with every handshake secret in the TA (`seam::tls`) against
+//! rustls with every handshake secret in the TA (`seam_rustls`) against
 //! OpenSSL's `s_server` and `s_client` (a peer nobody here wrote), in both
 //! roles: TLS 1.2 ECDHE-ECDSA with mutual authentication and TLS 1.3, a
 //! P-256 certificate issued to the TA-held key, exporter outputs compared
@@ -22,8 +22,8 @@ use rustls::version::{TLS12, TLS13};
 use rustls::{ClientConnection, RootCertStore, ServerConnection, StreamOwned};
 use seam::proto::handshake::{Derivation, OneM2mExport, Role, KM_LABEL};
 use seam::proto::{KeyRef, Ops};
-use seam::tls::{client_config, server_config, TaTls};
 use seam::Client;
+use seam_rustls::{client_config, server_config, TaTls};
 use seam_tests::reference as r;
 use seam_tests::shared::SharedTa;
 use seam_tests::{Device, OWNER_CSE};

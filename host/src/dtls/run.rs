@@ -8,10 +8,12 @@ use std::time::{Duration, Instant};
 
 use seam_proto::{KeyRef, ObjectKind};
 
-use super::connection::{Connection, ConnectionInfo};
-use super::io::{copy_session, drive_handshake, Link, TcpLink, UdpLink};
-use super::secrets::{SeamSecrets, TaCredentials};
-use super::{Config, DtlsError, OwnCertificate, PeerTrust, Step, Suite, Variant};
+use seam_dtls::io::{copy_session, drive_handshake, Link, TcpLink, UdpLink};
+use seam_dtls::{
+    Config, Connection, ConnectionInfo, DtlsError, OwnCertificate, PeerTrust, Step, Suite, Variant,
+};
+
+use super::ta_secrets::{SeamSecrets, TaCredentials};
 use crate::Client;
 
 /// Credentials in the Secure Environment, by reference.
@@ -110,7 +112,7 @@ fn lookup(client: &mut Client, se: &str, key: &str) -> Result<(ObjectKind, KeyRe
 pub fn read_pem_certificates(path: &std::path::Path) -> Result<Vec<Vec<u8>>, DtlsError> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| DtlsError::io(Step::Connect, format!("reading {}: {e}", path.display())))?;
-    let certs = super::cert::pem_certificates(&text);
+    let certs = seam_dtls::cert::pem_certificates(&text);
     if certs.is_empty() {
         return Err(DtlsError::io(
             Step::Connect,

@@ -1,10 +1,12 @@
 //! How requests reach a Secure Environment: the real TA through libteec
 //! (`tee` feature) or seam-core in this process (`Simulator`).
 
+#[cfg(feature = "simulator")]
 pub mod simulator;
 #[cfg(feature = "tee")]
 pub mod tee;
 
+#[cfg(feature = "simulator")]
 pub use simulator::Simulator;
 #[cfg(feature = "tee")]
 pub use tee::Tee;

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use seam_core::{Caller, Platform, SecureEnvironment, Store, StoreError};
 
 use super::Transport;
-use crate::{identity, Error};
+use crate::{identity, Error, OsRng};
 
 /// The TS-0003 security level the simulator reports: none.
 pub const SIMULATOR_SECURITY_LEVEL: u8 = 0;
@@ -98,15 +98,6 @@ impl Transport for Simulator {
 
     fn name(&self) -> &'static str {
         "simulator"
-    }
-}
-
-/// The operating system's random number generator.
-pub struct OsRng;
-
-impl seam_core::Rng for OsRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), seam_core::RngError> {
-        getrandom::getrandom(out).map_err(|_| seam_core::RngError)
     }
 }
 

@@ -10,9 +10,8 @@
 use alloc::vec::Vec;
 use seam_proto::{
     AdminCommand, AdminOp, AdminOutcome, AdminPayload, IssuerCommand, IssuerOp, IssuerPayload,
-    Name, NodeId, ObjectKind, PublicKey, Reason, Reply, Signature, Status, WrapBinding,
-    ADMIN_DOMAIN, ISSUER_DOMAIN, MAX_ACL_ENTRIES, MAX_ADMIN_OPS, MAX_DATA, MAX_OBJECTS_PER_SE,
-    MAX_SES, WRAP_DOMAIN,
+    Name, NodeId, ObjectKind, PublicKey, Reason, Reply, Signature, Status, ADMIN_DOMAIN,
+    ISSUER_DOMAIN, MAX_ACL_ENTRIES, MAX_ADMIN_OPS, MAX_DATA, MAX_OBJECTS_PER_SE, MAX_SES,
 };
 use zeroize::Zeroizing;
 
@@ -200,7 +199,9 @@ fn apply(
             wrapped,
         } => {
             check_new_object(se, object, *suid)?;
-            let binding = wrap_binding(&node.node_id, &se.name, se.instance, object, *kind, *suid)?;
+            let binding =
+                crypto::wrap::binding(&node.node_id, &se.name, se.instance, object, *kind, *suid)
+                    .map_err(|_| Reason::Internal)?;
             let material = crypto::wrap::unwrap(
                 &node.key_agreement_private,
                 wrapped.ephemeral.as_bytes(),
@@ -269,28 +270,6 @@ fn apply(
             Ok(AdminOutcome::Done)
         }
     }
-}
-
-/// The bytes a wrapped secret for this target is bound to; the host builds
-/// the same with [`wrap_binding`] when it wraps.
-pub fn wrap_binding(
-    node_id: &NodeId,
-    se: &str,
-    se_instance: u64,
-    object: &str,
-    kind: ObjectKind,
-    suid: u8,
-) -> Result<Vec<u8>, Reason> {
-    let binding = WrapBinding {
-        domain: WRAP_DOMAIN,
-        node_id,
-        se,
-        se_instance,
-        object,
-        kind,
-        suid,
-    };
-    postcard::to_allocvec(&binding).map_err(|_| Reason::Internal)
 }
 
 fn check_new_object(se: &SeRecord, object: &Name, suid: u8) -> Result<(), Reason> {

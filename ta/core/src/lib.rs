@@ -12,7 +12,6 @@ extern crate std;
 
 mod access;
 mod admin;
-pub mod crypto;
 mod functions;
 pub mod handshake;
 mod info;
@@ -20,9 +19,10 @@ mod records;
 pub mod store;
 mod validate;
 
-pub use admin::wrap_binding;
+// The shared crypto crate under the name the core's modules have always used.
+use seam_crypto as crypto;
 
-pub use crypto::{Rng, RngError};
+pub use seam_crypto::{Rng, RngError};
 pub use store::{Store, StoreError};
 
 use alloc::vec::Vec;

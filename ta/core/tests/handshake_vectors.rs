@@ -1,9 +1,9 @@
 //! Vectors for the crypto the handshake sessions add: the resumable SHA-256
 //! (`Sha256Midstate`), DER signatures, TLS 1.3 HKDF-Expand-Label.
 
-use seam_core::crypto::hash::{sha256, Sha256Midstate};
-use seam_core::crypto::kdf::tls13_expand_label;
-use seam_core::crypto::sign::{sign_digest, signature_to_der};
+use seam_crypto::hash::{sha256, Sha256Midstate};
+use seam_crypto::kdf::tls13_expand_label;
+use seam_crypto::sign::{sign_digest, signature_to_der};
 
 #[test]
 fn midstate_agrees_with_sha256_at_every_split_and_across_export() {
