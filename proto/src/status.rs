@@ -211,3 +211,35 @@ impl Reason {
         }
     }
 }
+
+impl From<crate::NameError> for Reason {
+    fn from(_: crate::NameError) -> Reason {
+        Reason::InvalidName
+    }
+}
+
+impl From<crate::SuidError> for Reason {
+    fn from(_: crate::SuidError) -> Reason {
+        Reason::InvalidSuid
+    }
+}
+
+impl From<crate::ParseSuidError> for Reason {
+    fn from(_: crate::ParseSuidError) -> Reason {
+        Reason::InvalidSuid
+    }
+}
+
+/// A value that does not decode is `Malformed`; one we cannot encode is our
+/// own fault (`Internal`): bounded types always fit postcard's encoder.
+impl From<postcard::Error> for Reason {
+    fn from(e: postcard::Error) -> Reason {
+        use postcard::Error::*;
+        match e {
+            SerializeBufferFull | SerializeSeqLengthUnknown | SerdeSerCustom | CollectStrError => {
+                Reason::Internal
+            }
+            _ => Reason::Malformed,
+        }
+    }
+}

@@ -22,7 +22,7 @@ fn size<T: serde::Serialize>(value: &T) -> usize {
 fn largest_admin_command() -> Request {
     let import = AdminOp::Import {
         object: long_name(),
-        suid: 45,
+        suid: Suid::new(45).unwrap(),
         kind: ObjectKind::Data,
         wrapped: WrappedSecret {
             ephemeral: PublicKey([0xff; 65]),
@@ -51,7 +51,7 @@ fn the_largest_request_fits() {
     let key = KeyRef {
         se: long_name(),
         key: long_name(),
-        suid: 45,
+        suid: Suid::new(45).unwrap(),
     };
     let decrypt = size(&Request::new(Op::Decrypt {
         key,
@@ -72,7 +72,7 @@ fn the_largest_response_fits() {
     let info = ObjectInfo {
         name: long_name(),
         kind: ObjectKind::EcP256,
-        suid: 45,
+        suid: Suid::new(45).ok(),
         size: u16::MAX,
         public_key: Some(PublicKey([0xff; 65])),
         creator: Some(ClientId([0xff; 16])),
