@@ -57,6 +57,18 @@ pub const MAX_ACL_ENTRIES: usize = 16;
 pub const MAX_ADMIN_OPS: usize = 4;
 /// Longest M2M-SE-ID string.
 pub const MAX_SE_ID: usize = 72;
+/// Longest DER encoding of an ECDSA P-256 signature (what TLS and X.509
+/// carry): a SEQUENCE of two INTEGERs of up to 33 bytes each.
+pub const MAX_SIGNATURE_DER: usize = 72;
+
+// What the C header mirrors, all usable in `const` assertions
+// (`const _: () = assert!(SEAM_NAME_MAX == seam_proto::MAX_NAME);`):
+// status codes `Status::X.code()`; limits `MAX_NAME`, `MAX_DATA`,
+// `MAX_RANDOM`, `MAX_NONCE`, `MAX_AAD`, `MAX_TAG`, `MAX_SIGNATURE_DER`;
+// lengths `Signature::LEN`, `Digest::LEN`, `PublicKey::LEN`,
+// `ClientId::UUID_LEN`; operation bits `Ops::X.0`; SUID bounds
+// `suid::SUID_MIN`, `suid::SUID_MAX`, `suid::SUID_USE_MAX`,
+// `suid::SUID_CREDENTIAL_TYPE_MIN/MAX`, and `Suid::is_valid`.
 
 /// Domain-separation strings for the two kinds of signed command.
 pub const ISSUER_DOMAIN: &str = "seam issuer command v1";

@@ -147,3 +147,20 @@ fn client_ids_print_as_uuids() {
     ]);
     assert_eq!(id.to_string(), "58ac9ca0-2086-4683-a1b8-ec4bc08e01b6");
 }
+
+// The C library asserts its constants equal these at compile time; this is
+// the same check, so a constant that stops being `const` fails here first.
+const _: () = {
+    assert!(Status::OriginatorHasNoPrivilege.code() == 4103);
+    assert!(MAX_NAME == 32 && MAX_SIGNATURE_DER == 72);
+    assert!(Signature::LEN == 64 && Digest::LEN == 32 && PublicKey::LEN == 65);
+    assert!(ClientId::UUID_LEN == 36);
+    assert!(Ops::CREATE.0 == 1 << 10);
+    assert!(suid::SUID_MIN == 10 && suid::SUID_MAX == 45);
+    assert!(Suid::is_valid(25) && !Suid::is_valid(26));
+};
+
+#[test]
+fn uuid_len_is_the_text_length() {
+    assert_eq!(ClientId([0; 16]).to_string().len(), ClientId::UUID_LEN);
+}
