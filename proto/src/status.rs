@@ -243,3 +243,12 @@ impl From<postcard::Error> for Reason {
         }
     }
 }
+
+/// Our bounded reply types are sized for what we put in them: one that
+/// overflows is our own fault. (Where a caller's value is what overflows,
+/// the core maps it to the caller's reason explicitly.)
+impl From<heapless::CapacityError> for Reason {
+    fn from(_: heapless::CapacityError) -> Reason {
+        Reason::Internal
+    }
+}

@@ -149,4 +149,6 @@ fn encoding_errors_are_internal_and_decoding_errors_malformed() {
         Reason::from(postcard::Error::DeserializeUnexpectedEnd),
         Reason::Malformed
     );
+    let overflow = heapless::Vec::<u8, 1>::from_slice(&[1, 2]).unwrap_err();
+    assert_eq!(Reason::from(overflow), Reason::Internal);
 }

@@ -55,17 +55,14 @@ pub fn se_info(
         let _ = write!(id, "{:02x}", b);
     }
     write!(id, "-{}", se.name).map_err(|_| Reason::Internal)?;
-    let mut types = heapless::Vec::new();
-    for t in [
+    let types = heapless::Vec::from_slice(&[
         ResourceType::SensitiveDataObject,
         ResourceType::Cipher,
         ResourceType::Signature,
         ResourceType::Hash,
         ResourceType::Rand,
         ResourceType::SecureConnection,
-    ] {
-        types.push(t).map_err(|_| Reason::Internal)?;
-    }
+    ])?;
     Ok(Reply::SeInfo(SeInfo {
         name: se.name.clone(),
         m2m_se_id: id,
@@ -124,9 +121,5 @@ pub fn acl_show(
 ) -> Result<Reply, Reason> {
     let se = records::load_se(store, se_name)?;
     let found = access::visible_object(&se, who, object)?;
-    let mut out = heapless::Vec::new();
-    for e in found.acl.iter() {
-        out.push(*e).map_err(|_| Reason::Internal)?;
-    }
-    Ok(Reply::Acl(out))
+    Ok(Reply::Acl(heapless::Vec::from_slice(&found.acl)?))
 }
