@@ -81,8 +81,12 @@ pub enum Reason {
     /// `version` is not `PROTOCOL_VERSION`.
     UnsupportedVersion,
     /// A name is empty, too long or has characters outside `[A-Za-z0-9._-]`.
+    /// A host library's own check reports it (`From<NameError>`); the TA
+    /// cannot decode such a name and answers `Malformed`.
     InvalidName,
-    /// A SUID is not one of TS-0004's (tens 1..=4, units 0..=5).
+    /// A SUID is not one of TS-0004's (tens 1..=4, units 0..=5), or not one
+    /// the request allows (a `*` grant of more than `CREATE` without a SUID,
+    /// a usage-constrained key outside tens digit 2).
     InvalidSuid,
     /// Key material of the wrong length or value (e.g. a scalar out of range).
     InvalidKeyMaterial,
