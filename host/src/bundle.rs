@@ -61,7 +61,7 @@
 use p256::pkcs8::DecodePrivateKey;
 use seam_proto::{
     AclEntry, AdminCommand, AdminOp, AdminOutcome, NodeId, ObjectKind, Op, PublicKey, Request,
-    SeInfo, MAX_ADMIN_OPS, MAX_MESSAGE,
+    SeInfo, Suid, MAX_ADMIN_OPS, MAX_MESSAGE,
 };
 use zeroize::Zeroizing;
 
@@ -221,7 +221,7 @@ impl SeDescriptor {
 /// A credential to put in a bundle (wrapped to the node key when the bundle is made).
 pub struct BundleKey {
     pub name: String,
-    pub suid: u8,
+    pub suid: Suid,
     pub material: Material,
 }
 
@@ -357,7 +357,7 @@ impl Bundle {
         }
         for grant in grants {
             ops.push(AdminOp::Grant {
-                object: name(&grant.object)?,
+                object: crate::client::grant_target(&grant.object)?,
                 entry: grant.entry,
             });
         }

@@ -2,10 +2,10 @@
 //! resource operation, over any [`Transport`].
 
 use seam_proto::{
-    AclEntry, AdminCommand, AdminOp, AdminOutcome, AdminPayload, AeadAlg, Digest, HashAlg,
-    IssuerCommand, IssuerOp, IssuerPayload, KeyRef, Name, NodeIdentity, NodeInfo, ObjectInfo,
-    ObjectKind, Op, PublicKey, Reply, Request, Response, SeInfo, SignInput, Signature, Status,
-    WrappedSecret, ADMIN_DOMAIN, ISSUER_DOMAIN, MAX_ADMIN_OPS, MAX_MESSAGE,
+    AclEntry, AdminCommand, AdminOp, AdminOutcome, AdminPayload, AeadAlg, Digest, GrantTarget,
+    HashAlg, IssuerCommand, IssuerOp, IssuerPayload, KeyRef, Name, NodeIdentity, NodeInfo,
+    ObjectInfo, ObjectKind, Op, PublicKey, Reply, Request, Response, SeInfo, SignInput, Signature,
+    Status, Suid, WrappedSecret, ADMIN_DOMAIN, ISSUER_DOMAIN, MAX_ADMIN_OPS, MAX_MESSAGE,
 };
 
 use crate::signer::CommandSigner;
@@ -153,7 +153,7 @@ impl Client {
         admin: &dyn CommandSigner,
         se: &str,
         object: &str,
-        suid: u8,
+        suid: Suid,
     ) -> Result<PublicKey> {
         let out = self.admin(
             admin,
@@ -177,7 +177,7 @@ impl Client {
         admin: &dyn CommandSigner,
         se: &str,
         object: &str,
-        suid: u8,
+        suid: Suid,
         kind: ObjectKind,
         material: &[u8],
     ) -> Result<Vec<AdminOutcome>> {
@@ -205,7 +205,7 @@ impl Client {
             admin,
             se,
             vec![AdminOp::Grant {
-                object: name(object)?,
+                object: grant_target(object)?,
                 entry,
             }],
         )
@@ -428,12 +428,17 @@ fn unexpected(wanted: &str, got: &Reply) -> Error {
 
 /// A name as the protocol carries it, or an error naming the problem.
 pub fn name(text: &str) -> Result<Name> {
-    Name::try_from(text).map_err(|_| {
-        Error::InvalidInput(format!(
-            "name `{text}` is longer than {} bytes",
-            seam_proto::MAX_NAME
-        ))
-    })
+    Name::new(text).map_err(|e| Error::InvalidInput(format!("name `{text}`: {e}")))
+}
+
+/// What a grant or revoke applies to: an object's name, or `*` (the SE).
+pub fn grant_target(text: &str) -> Result<GrantTarget> {
+    GrantTarget::new(text).map_err(|e| Error::InvalidInput(format!("grant target `{text}`: {e}")))
+}
+
+/// A SUID seam accepts (TS-0004's table), or an error saying what is wrong.
+pub fn suid(value: u8) -> Result<Suid> {
+    Suid::new(value).map_err(|e| Error::InvalidInput(e.to_string()))
 }
 
 /// Build and sign an issuer command for `node` (no transport needed: offline).
@@ -510,7 +515,7 @@ pub fn wrap_for(
     se: &SeInfo,
     object: &str,
     kind: ObjectKind,
-    suid: u8,
+    suid: Suid,
     material: &[u8],
 ) -> Result<WrappedSecret> {
     wrap_to(
@@ -533,10 +538,10 @@ pub fn wrap_to(
     se_instance: u64,
     object: &str,
     kind: ObjectKind,
-    suid: u8,
+    suid: Suid,
     material: &[u8],
 ) -> Result<WrappedSecret> {
-    let binding = seam_crypto::wrap::binding(node_id, se, se_instance, object, kind, suid)
+    let binding = seam_crypto::wrap::binding(node_id, se, se_instance, object, kind, suid.get())
         .map_err(|e| Error::InvalidInput(format!("cannot encode the wrap binding: {e:?}")))?;
     let mut rng = crate::OsRng;
     let w = seam_crypto::wrap::wrap(&mut rng, node_key.as_bytes(), &binding, material)

@@ -20,7 +20,9 @@ pub use client::{Answer, Client};
 pub use error::{Error, Result};
 pub use rng::OsRng;
 pub use seam_proto as proto;
-pub use seam_proto::{AclEntry, AeadAlg, ClientId, KeyRef, ObjectKind, Ops, Status};
+pub use seam_proto::{
+    AclEntry, AeadAlg, ClientId, GrantTarget, KeyRef, Name, ObjectKind, Ops, Status, Suid,
+};
 pub use signer::{AdminKey, CommandSigner};
 #[cfg(feature = "simulator")]
 pub use transport::Simulator;

@@ -111,6 +111,9 @@ fixed_bytes!(
 );
 
 impl ClientId {
+    /// Length of the canonical text form, without a terminating NUL.
+    pub const UUID_LEN: usize = 36;
+
     /// The UUID in its canonical 8-4-4-4-12 text form.
     pub fn write_uuid(&self, f: &mut impl fmt::Write) -> fmt::Result {
         for (i, b) in self.0.iter().enumerate() {

@@ -54,7 +54,7 @@
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
-use crate::{Digest, KeyRef, Name, ObjectInfo, PublicKey, Signature};
+use crate::{Digest, KeyRef, Name, ObjectInfo, PublicKey, Signature, Suid};
 
 /// Sessions one caller holds at most; opening another wipes its oldest.
 pub const MAX_HANDSHAKES_PER_CALLER: usize = 4;
@@ -298,11 +298,11 @@ impl OneM2mExport {
     }
 
     /// The SUID of the stored key.
-    pub const fn key_suid(self) -> u8 {
+    pub const fn key_suid(self) -> Suid {
         match self {
-            OneM2mExport::Bootstrap => 20,
-            OneM2mExport::Connection => 31,
-            OneM2mExport::EsCertKe => 43,
+            OneM2mExport::Bootstrap => Suid::known(20),
+            OneM2mExport::Connection => Suid::known(31),
+            OneM2mExport::EsCertKe => Suid::known(43),
         }
     }
 }
@@ -387,7 +387,7 @@ pub enum Derivation {
         enrolee_id: String<MAX_IDENTIFIER>,
     },
     UsageConstrained {
-        suid: u8,
+        suid: Suid,
         target_id: String<MAX_IDENTIFIER>,
     },
     E2e {
@@ -431,6 +431,11 @@ impl E2eKey {
         }
     }
 }
+
+/// The SUID of a `Km` (remote provisioning, MAF).
+pub const KM_SUID: Suid = Suid::known(21);
+/// The SUID of a `Kpsa` (remote provisioning, (D)TLS).
+pub const KPSA_SUID: Suid = Suid::known(22);
 
 pub const KM_LABEL: &str = "oneM2M Enrolment Key to Master Credential derivation";
 pub const KPSA_LABEL: &str = "oneM2M Enrolment Key to Provisioned Secure Connection Key derivation";

@@ -12,12 +12,16 @@
 
 mod bytes;
 pub mod handshake;
+mod name;
 mod status;
+pub mod suid;
 
 pub use bytes::{ClientId, Digest, NodeId, PublicKey, Signature};
 pub use heapless;
+pub use name::{GrantTarget, Name, NameError};
 pub use postcard;
 pub use status::{Reason, Status};
+pub use suid::{ParseSuidError, Suid, SuidError};
 
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
@@ -53,13 +57,23 @@ pub const MAX_ACL_ENTRIES: usize = 16;
 pub const MAX_ADMIN_OPS: usize = 4;
 /// Longest M2M-SE-ID string.
 pub const MAX_SE_ID: usize = 72;
+/// Longest DER encoding of an ECDSA P-256 signature (what TLS and X.509
+/// carry): a SEQUENCE of two INTEGERs of up to 33 bytes each.
+pub const MAX_SIGNATURE_DER: usize = 72;
+
+// What the C header mirrors, all usable in `const` assertions
+// (`const _: () = assert!(SEAM_NAME_MAX == seam_proto::MAX_NAME);`):
+// status codes `Status::X.code()`; limits `MAX_NAME`, `MAX_DATA`,
+// `MAX_RANDOM`, `MAX_NONCE`, `MAX_AAD`, `MAX_TAG`, `MAX_SIGNATURE_DER`;
+// lengths `Signature::LEN`, `Digest::LEN`, `PublicKey::LEN`,
+// `ClientId::UUID_LEN`; operation bits `Ops::X.0`; SUID bounds
+// `suid::SUID_MIN`, `suid::SUID_MAX`, `suid::SUID_USE_MAX`,
+// `suid::SUID_CREDENTIAL_TYPE_MIN/MAX`, and `Suid::is_valid`.
 
 /// Domain-separation strings for the two kinds of signed command.
 pub const ISSUER_DOMAIN: &str = "seam issuer command v1";
 pub const ADMIN_DOMAIN: &str = "seam admin command v1";
 
-/// An SE or object name.
-pub type Name = String<MAX_NAME>;
 /// Bytes of a sensitive data object or a message.
 pub type Data = Vec<u8, MAX_DATA>;
 /// AEAD output: data plus its tag.
@@ -191,7 +205,7 @@ pub enum Op {
 pub struct KeyRef {
     pub se: Name,
     pub key: Name,
-    pub suid: u8,
+    pub suid: Suid,
 }
 
 /// What gets signed or verified: a message (hashed inside) or a SHA-256 digest.
@@ -252,25 +266,25 @@ pub enum AdminOp {
     /// A P-256 key pair generated inside; the public key comes back.
     GenerateKeyPair {
         object: Name,
-        suid: u8,
+        suid: Suid,
     },
     /// A random symmetric secret of `len` bytes (16..=64) generated inside.
     GenerateSecret {
         object: Name,
-        suid: u8,
+        suid: Suid,
         len: u8,
     },
     /// A credential wrapped to the node's key-agreement key.
     Import {
         object: Name,
-        suid: u8,
+        suid: Suid,
         kind: ObjectKind,
         wrapped: WrappedSecret,
     },
     /// A credential in the clear: only for an SE created with `allow_plaintext_import`.
     ImportPlaintext {
         object: Name,
-        suid: u8,
+        suid: Suid,
         kind: ObjectKind,
         material: Data,
     },
@@ -279,13 +293,14 @@ pub enum AdminOp {
     },
     /// Add (or replace, for the same grantee) an access-control entry. `object`
     /// may be `*`: the entry then covers every object of the SE with its SUID,
-    /// and `CREATE` of sensitive data objects.
+    /// and `CREATE` of sensitive data objects (an entry granting only `CREATE`
+    /// may have no SUID).
     Grant {
-        object: Name,
+        object: GrantTarget,
         entry: AclEntry,
     },
     Revoke {
-        object: Name,
+        object: GrantTarget,
         grantee: ClientId,
     },
 }
@@ -317,7 +332,10 @@ pub struct WrappedSecret {
 pub struct AclEntry {
     pub grantee: ClientId,
     pub ops: Ops,
-    pub suid: u8,
+    /// None (0 on the wire): a `*` entry granting only `CREATE`, or an entry
+    /// on a sensitive data object created by a caller (it has no SUID).
+    #[serde(with = "suid::or_zero")]
+    pub suid: Option<Suid>,
 }
 
 /// A set of operations, as bits.
@@ -475,7 +493,9 @@ pub enum ResourceType {
 pub struct ObjectInfo {
     pub name: Name,
     pub kind: ObjectKind,
-    pub suid: u8,
+    /// None (0 on the wire) for a sensitive data object a caller created.
+    #[serde(with = "suid::or_zero")]
+    pub suid: Option<Suid>,
     /// currentByteSize (`cbs`) of the secret.
     pub size: u16,
     /// Public key of an `EcP256` object.

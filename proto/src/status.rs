@@ -81,8 +81,12 @@ pub enum Reason {
     /// `version` is not `PROTOCOL_VERSION`.
     UnsupportedVersion,
     /// A name is empty, too long or has characters outside `[A-Za-z0-9._-]`.
+    /// A host library's own check reports it (`From<NameError>`); the TA
+    /// cannot decode such a name and answers `Malformed`.
     InvalidName,
-    /// A SUID is not one of TS-0004's (tens 1..=4, units 0..=5).
+    /// A SUID is not one of TS-0004's (tens 1..=4, units 0..=5), or not one
+    /// the request allows (a `*` grant of more than `CREATE` without a SUID,
+    /// a usage-constrained key outside tens digit 2).
     InvalidSuid,
     /// Key material of the wrong length or value (e.g. a scalar out of range).
     InvalidKeyMaterial,
@@ -209,5 +213,46 @@ impl Reason {
             FinishedMismatch => "peer Finished or binder does not verify (session wiped)",
             LabelNotAllowed => "exporter label or derivation not allowed here",
         }
+    }
+}
+
+impl From<crate::NameError> for Reason {
+    fn from(_: crate::NameError) -> Reason {
+        Reason::InvalidName
+    }
+}
+
+impl From<crate::SuidError> for Reason {
+    fn from(_: crate::SuidError) -> Reason {
+        Reason::InvalidSuid
+    }
+}
+
+impl From<crate::ParseSuidError> for Reason {
+    fn from(_: crate::ParseSuidError) -> Reason {
+        Reason::InvalidSuid
+    }
+}
+
+/// A value that does not decode is `Malformed`; one we cannot encode is our
+/// own fault (`Internal`): bounded types always fit postcard's encoder.
+impl From<postcard::Error> for Reason {
+    fn from(e: postcard::Error) -> Reason {
+        use postcard::Error::*;
+        match e {
+            SerializeBufferFull | SerializeSeqLengthUnknown | SerdeSerCustom | CollectStrError => {
+                Reason::Internal
+            }
+            _ => Reason::Malformed,
+        }
+    }
+}
+
+/// Our bounded reply types are sized for what we put in them: one that
+/// overflows is our own fault. (Where a caller's value is what overflows,
+/// the core maps it to the caller's reason explicitly.)
+impl From<heapless::CapacityError> for Reason {
+    fn from(_: heapless::CapacityError) -> Reason {
+        Reason::Internal
     }
 }

@@ -22,7 +22,7 @@ fn size<T: serde::Serialize>(value: &T) -> usize {
 fn largest_admin_command() -> Request {
     let import = AdminOp::Import {
         object: long_name(),
-        suid: 45,
+        suid: Suid::new(45).unwrap(),
         kind: ObjectKind::Data,
         wrapped: WrappedSecret {
             ephemeral: PublicKey([0xff; 65]),
@@ -51,7 +51,7 @@ fn the_largest_request_fits() {
     let key = KeyRef {
         se: long_name(),
         key: long_name(),
-        suid: 45,
+        suid: Suid::new(45).unwrap(),
     };
     let decrypt = size(&Request::new(Op::Decrypt {
         key,
@@ -72,7 +72,7 @@ fn the_largest_response_fits() {
     let info = ObjectInfo {
         name: long_name(),
         kind: ObjectKind::EcP256,
-        suid: 45,
+        suid: Suid::new(45).ok(),
         size: u16::MAX,
         public_key: Some(PublicKey([0xff; 65])),
         creator: Some(ClientId([0xff; 16])),
@@ -146,4 +146,21 @@ fn client_ids_print_as_uuids() {
         0xb6,
     ]);
     assert_eq!(id.to_string(), "58ac9ca0-2086-4683-a1b8-ec4bc08e01b6");
+}
+
+// The C library asserts its constants equal these at compile time; this is
+// the same check, so a constant that stops being `const` fails here first.
+const _: () = {
+    assert!(Status::OriginatorHasNoPrivilege.code() == 4103);
+    assert!(MAX_NAME == 32 && MAX_SIGNATURE_DER == 72);
+    assert!(Signature::LEN == 64 && Digest::LEN == 32 && PublicKey::LEN == 65);
+    assert!(ClientId::UUID_LEN == 36);
+    assert!(Ops::CREATE.0 == 1 << 10);
+    assert!(suid::SUID_MIN == 10 && suid::SUID_MAX == 45);
+    assert!(Suid::is_valid(25) && !Suid::is_valid(26));
+};
+
+#[test]
+fn uuid_len_is_the_text_length() {
+    assert_eq!(ClientId([0; 16]).to_string().len(), ClientId::UUID_LEN);
 }

@@ -109,7 +109,7 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
             &stakeholder.admin,
             &stakeholder.se,
             "psk",
-            12,
+            seam_tests::suid(12),
             ObjectKind::Secret,
             &PSK,
         )

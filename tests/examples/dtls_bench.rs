@@ -268,7 +268,14 @@ fn main() {
     let st = device.stakeholder("bench");
     device
         .client()
-        .import_wrapped(&st.admin, &st.se, "psk", 12, ObjectKind::Secret, &PSK)
+        .import_wrapped(
+            &st.admin,
+            &st.se,
+            "psk",
+            seam_tests::suid(12),
+            ObjectKind::Secret,
+            &PSK,
+        )
         .unwrap();
     st.grant("psk", Who::Me, Ops::HANDSHAKE, 12);
     let psk = st.key("psk", 12);

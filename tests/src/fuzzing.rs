@@ -95,17 +95,17 @@ fn build() -> FuzzNode {
         entry: AclEntry {
             grantee: Who::Group(61001).id(),
             ops,
-            suid,
+            suid: Some(crate::suid(suid)),
         },
     };
     let ops = vec![
         AdminOp::GenerateKeyPair {
             object: "sig".try_into().unwrap(),
-            suid: 25,
+            suid: crate::suid(25),
         },
         AdminOp::GenerateSecret {
             object: "aes".try_into().unwrap(),
-            suid: 24,
+            suid: crate::suid(24),
             len: 16,
         },
         grant("sig", Ops::SIGN.union(Ops::VERIFY), 25),
@@ -133,7 +133,7 @@ pub fn key_still_signs(node: &mut FuzzNode) -> bool {
     let key = KeyRef {
         se: SE.try_into().unwrap(),
         key: "sig".try_into().unwrap(),
-        suid: 25,
+        suid: crate::suid(25),
     };
     let op = Op::Sign {
         key,
@@ -153,7 +153,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
     let key = |k: &str, suid: u8| KeyRef {
         se: se(),
         key: k.try_into().unwrap(),
-        suid,
+        suid: crate::suid(suid),
     };
     let data = |d: &[u8]| seam::proto::heapless::Vec::from_slice(d).unwrap();
     let admin_cmd = |ops| {
@@ -253,14 +253,14 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
             "admin-generate",
             admin_cmd(vec![AdminOp::GenerateKeyPair {
                 object: "k2".try_into().unwrap(),
-                suid: 21,
+                suid: crate::suid(21),
             }]),
         ),
         (
             "admin-import",
             admin_cmd(vec![AdminOp::ImportPlaintext {
                 object: "p".try_into().unwrap(),
-                suid: 12,
+                suid: crate::suid(12),
                 kind: seam::ObjectKind::Secret,
                 material: data(&[3; 16]),
             }]),

@@ -221,22 +221,24 @@ impl Stakeholder<'_> {
         KeyRef {
             se: seam::client::name(&self.se).unwrap(),
             key: seam::client::name(object).unwrap(),
-            suid,
+            suid: crate::suid(suid),
         }
     }
 
     pub fn generate(&self, object: &str, suid: u8) -> PublicKey {
         self.device
             .client()
-            .generate_key_pair(&self.admin, &self.se, object, suid)
+            .generate_key_pair(&self.admin, &self.se, object, crate::suid(suid))
             .unwrap_or_else(|e| panic!("generating {object}: {e}"))
     }
 
+    /// `suid` 0: none (a `*` grant of CREATE only).
     pub fn grant(&self, object: &str, who: Who, ops: Ops, suid: u8) {
         let entry = AclEntry {
             grantee: who.id(),
             ops,
-            suid,
+            suid: seam::proto::suid::or_zero::from_u8(suid)
+                .unwrap_or_else(|e| panic!("test SUID: {e}")),
         };
         self.device
             .client()
@@ -272,6 +274,11 @@ pub fn status_of<T>(r: &seam::Result<T>) -> u16 {
         Ok(_) => 2000,
         Err(e) => e.status(),
     }
+}
+
+/// The SUID `value` (a test literal seam accepts; panics otherwise).
+pub fn suid(value: u8) -> seam::Suid {
+    seam::Suid::new(value).unwrap_or_else(|e| panic!("test SUID: {e}"))
 }
 
 pub mod dtls_fuzzing;

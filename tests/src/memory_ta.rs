@@ -111,7 +111,7 @@ impl MemoryTa {
         KeyRef {
             se: seam::client::name(SE).expect("fixture SE name"),
             key: seam::client::name(name).expect("fixture object name"),
-            suid,
+            suid: crate::suid(suid),
         }
     }
 
@@ -126,19 +126,33 @@ impl MemoryTa {
             let entry = AclEntry {
                 grantee: Who::Me.id(),
                 ops: Ops::HANDSHAKE,
-                suid,
+                suid: Some(crate::suid(suid)),
             };
             c.grant(&admin, SE, object, entry)
                 .unwrap_or_else(|e| panic!("granting {object}: {e}"));
         };
         for (name, psk) in &credentials.psks {
-            c.import_wrapped(&admin, SE, name, PSK_SUID, ObjectKind::Secret, psk)
-                .unwrap_or_else(|e| panic!("importing PSK {name}: {e}"));
+            c.import_wrapped(
+                &admin,
+                SE,
+                name,
+                crate::suid(PSK_SUID),
+                ObjectKind::Secret,
+                psk,
+            )
+            .unwrap_or_else(|e| panic!("importing PSK {name}: {e}"));
             grant(&mut c, name, PSK_SUID);
         }
         for (name, scalar) in &credentials.signing_keys {
-            c.import_wrapped(&admin, SE, name, SIGNING_SUID, ObjectKind::EcP256, scalar)
-                .unwrap_or_else(|e| panic!("importing key {name}: {e}"));
+            c.import_wrapped(
+                &admin,
+                SE,
+                name,
+                crate::suid(SIGNING_SUID),
+                ObjectKind::EcP256,
+                scalar,
+            )
+            .unwrap_or_else(|e| panic!("importing key {name}: {e}"));
             grant(&mut c, name, SIGNING_SUID);
         }
     }

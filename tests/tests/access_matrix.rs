@@ -29,12 +29,12 @@ fn setup(device: &Device) -> Fixture<'_> {
         vec![
             AdminOp::GenerateSecret {
                 object: "aes".try_into().unwrap(),
-                suid: AES_SUID,
+                suid: seam_tests::suid(AES_SUID),
                 len: 16,
             },
             AdminOp::GenerateSecret {
                 object: "hmac".try_into().unwrap(),
-                suid: SIG_SUID,
+                suid: seam_tests::suid(SIG_SUID),
                 len: 32,
             },
         ],
@@ -44,7 +44,7 @@ fn setup(device: &Device) -> Fixture<'_> {
         &a.admin,
         &a.se,
         "data",
-        13,
+        seam_tests::suid(13),
         ObjectKind::Data,
         b"configuration secret",
     )
@@ -218,7 +218,7 @@ fn a_key_is_refused_outside_its_suid() {
     let entry = seam::AclEntry {
         grantee: OWNER_CSE.id(),
         ops: Ops::SIGN,
-        suid: 22,
+        suid: Some(seam_tests::suid(22)),
     };
     let err = c.grant(&a.admin, &a.se, "sig", entry).unwrap_err();
     assert_eq!(err.reason(), Some(Reason::SuidMismatch));

@@ -8,7 +8,7 @@ use seam_tests::{Backend, Device, OWNER_CSE};
 fn op_generate(name: &str) -> AdminOp {
     AdminOp::GenerateKeyPair {
         object: name.try_into().unwrap(),
-        suid: 25,
+        suid: seam_tests::suid(25),
     }
 }
 
@@ -207,7 +207,7 @@ fn an_admin_command_applies_all_or_nothing() {
             entry: seam::AclEntry {
                 grantee: OWNER_CSE.id(),
                 ops: Ops::SIGN,
-                suid: 25,
+                suid: Some(seam_tests::suid(25)),
             },
         },
         // Fails: no such object.
@@ -243,7 +243,7 @@ fn plaintext_import_only_where_the_se_allows_it() {
     let mut c = device.client();
     let import = |object: &str| AdminOp::ImportPlaintext {
         object: object.try_into().unwrap(),
-        suid: 12,
+        suid: seam_tests::suid(12),
         kind: ObjectKind::Secret,
         material: seam::proto::heapless::Vec::from_slice(&[0x42; 16]).unwrap(),
     };
@@ -261,11 +261,18 @@ fn a_wrapped_secret_opens_only_for_its_target() {
     let mut c = device.client();
     let node = c.node().unwrap();
     let info = c.se_info(&a.se).unwrap();
-    let wrapped =
-        seam::client::wrap_for(&node, &info, "psk", ObjectKind::Secret, 12, &[9; 32]).unwrap();
+    let wrapped = seam::client::wrap_for(
+        &node,
+        &info,
+        "psk",
+        ObjectKind::Secret,
+        seam_tests::suid(12),
+        &[9; 32],
+    )
+    .unwrap();
     let import = |object: &str, suid: u8, w: &seam::proto::WrappedSecret| AdminOp::Import {
         object: object.try_into().unwrap(),
-        suid,
+        suid: seam_tests::suid(suid),
         kind: ObjectKind::Secret,
         wrapped: w.clone(),
     };

@@ -19,7 +19,7 @@ fn descriptor(c: &mut Client, se: &str) -> NodeDescriptor {
 fn psk(name: &str, suid: u8, byte: u8) -> BundleKey {
     BundleKey {
         name: name.into(),
-        suid,
+        suid: seam_tests::suid(suid),
         material: Material::Secret(Zeroizing::new(vec![byte; 16])),
     }
 }
@@ -30,7 +30,7 @@ fn grant(object: &str, ops: Ops, suid: u8) -> BundleGrant {
         entry: AclEntry {
             grantee: OWNER_CSE.id(),
             ops,
-            suid,
+            suid: Some(seam_tests::suid(suid)),
         },
     }
 }
@@ -70,7 +70,7 @@ fn a_bundle_made_offline_provisions_usable_keys() {
     let keys = [
         BundleKey {
             name: "cse-id".into(),
-            suid: 25,
+            suid: seam_tests::suid(25),
             material: Material::private_key_pem(&pem).unwrap(),
         },
         psk("psk", 22, 0x42),

@@ -70,7 +70,7 @@ fn two_linux_users_are_two_callers_and_isolated() {
     let entry = seam::AclEntry {
         grantee: identity::for_uid(ALICE),
         ops: Ops::SIGN,
-        suid: 25,
+        suid: Some(seam_tests::suid(25)),
     };
     device.client().grant(&s.admin, &s.se, "k", entry).unwrap();
     std::fs::write("/tmp/device-msg", b"signed by alice").unwrap();
@@ -132,7 +132,7 @@ fn the_library_computes_the_uuid_optee_reports() {
     let entry = seam::AclEntry {
         grantee: identity::for_uid(ALICE),
         ops: Ops::CREATE,
-        suid: 0,
+        suid: Some(seam_tests::suid(0)),
     };
     device.client().grant(&s.admin, &s.se, "*", entry).unwrap();
     // The library, run as Alice in a child process of this test binary.
@@ -298,7 +298,7 @@ fn provision_before_reboot() {
         vec![
             AdminOp::ImportPlaintext {
                 object: "k".try_into().unwrap(),
-                suid: 25,
+                suid: seam_tests::suid(25),
                 kind: ObjectKind::EcP256,
                 material,
             },
@@ -307,7 +307,7 @@ fn provision_before_reboot() {
                 entry: seam::AclEntry {
                     grantee: OWNER_CSE.id(),
                     ops: Ops::SIGN,
-                    suid: 25,
+                    suid: Some(seam_tests::suid(25)),
                 },
             },
         ],
@@ -331,7 +331,7 @@ fn credential_survives_after_reboot() {
     let key = seam::KeyRef {
         se: REBOOT_SE.try_into().unwrap(),
         key: "k".try_into().unwrap(),
-        suid: 25,
+        suid: seam_tests::suid(25),
     };
     let sig = owner
         .sign(&key, b"after reboot")

@@ -249,7 +249,14 @@ fn node(device: &Device) -> Node<'_> {
     let st = device.stakeholder("dtls");
     device
         .client()
-        .import_wrapped(&st.admin, &st.se, "psk", 12, ObjectKind::Secret, &PSK)
+        .import_wrapped(
+            &st.admin,
+            &st.se,
+            "psk",
+            seam_tests::suid(12),
+            ObjectKind::Secret,
+            &PSK,
+        )
         .expect("importing the PSK");
     st.grant("psk", Who::Me, Ops::HANDSHAKE, 12);
     let cert_public = st.generate("cert", 42);

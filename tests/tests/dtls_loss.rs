@@ -83,7 +83,14 @@ fn provision(device: &Device) -> (seam_tests::Stakeholder<'_>, Keys) {
     let st = device.stakeholder("loss");
     device
         .client()
-        .import_wrapped(&st.admin, &st.se, "psk", 12, ObjectKind::Secret, &PSK)
+        .import_wrapped(
+            &st.admin,
+            &st.se,
+            "psk",
+            seam_tests::suid(12),
+            ObjectKind::Secret,
+            &PSK,
+        )
         .expect("importing the PSK");
     st.grant("psk", Who::Me, Ops::HANDSHAKE, 12);
     let public = st.generate("cert", 42);

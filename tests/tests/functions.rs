@@ -8,7 +8,7 @@ use seam_tests::{Device, Stakeholder, OWNER_CSE};
 fn import(s: &Stakeholder<'_>, object: &str, suid: u8, kind: ObjectKind, material: &[u8]) {
     let op = AdminOp::ImportPlaintext {
         object: object.try_into().unwrap(),
-        suid,
+        suid: seam_tests::suid(suid),
         kind,
         material: heapless::Vec::from_slice(material).unwrap(),
     };

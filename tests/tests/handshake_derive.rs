@@ -22,7 +22,7 @@ fn setup(device: &Device) -> Stakeholder<'_> {
     let s = device.stakeholder_with("derive", true);
     let op = AdminOp::ImportPlaintext {
         object: "ke".try_into().unwrap(),
-        suid: 20,
+        suid: seam_tests::suid(20),
         kind: ObjectKind::Secret,
         material: heapless::Vec::from_slice(&KE).unwrap(),
     };
@@ -35,7 +35,7 @@ fn derive(c: &mut Client, source: &KeyRef, rule: Derivation, object: &str) -> Ke
     let info = c.derive_key(source, rule, object).unwrap();
     KeyRef {
         key: object.try_into().unwrap(),
-        suid: info.suid,
+        suid: info.suid.expect("a key has a SUID"),
         ..source.clone()
     }
 }
@@ -64,7 +64,7 @@ fn km_and_usage_constrained_keys_match_python() {
         },
         "km",
     );
-    assert_eq!(km.suid, 21);
+    assert_eq!(km.suid, seam_tests::suid(21));
     let km_ref = r::hmac(&KE, &[KM_LABEL.as_bytes(), b"MAF-ID.maf.example.com"]);
     mac_matches(&mut c, &km, &km_ref);
 
@@ -72,12 +72,12 @@ fn km_and_usage_constrained_keys_match_python() {
         &mut c,
         &ke,
         Derivation::UsageConstrained {
-            suid: 23,
+            suid: seam_tests::suid(23),
             target_id: "C-target@example".try_into().unwrap(),
         },
         "uc",
     );
-    assert_eq!(uc.suid, 23);
+    assert_eq!(uc.suid, seam_tests::suid(23));
     let uc_ref = r::hmac(
         &KE,
         &[
@@ -104,7 +104,7 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
         },
         "kpsa",
     );
-    assert_eq!(kpsa.suid, 22);
+    assert_eq!(kpsa.suid, seam_tests::suid(22));
     let kpsa_ref = r::hmac(&KE, &[KPSA_LABEL.as_bytes(), b"enrolee-b.example"]);
     // Kpsa is a (D)TLS key: no MAC, but a PSK handshake shows its value.
     let (cr, sr) = ([1u8; 32], [2u8; 32]);
@@ -166,18 +166,18 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
         )
     };
     let auth = e2e(&mut c, E2eKey::MessageAuthentication, "e2e-auth");
-    assert_eq!(auth.suid, 23);
+    assert_eq!(auth.suid, seam_tests::suid(23));
     let auth_ref = r::hkdf(salt, &kpsa_ref, "E2E Message Authentication Key", 32);
     mac_matches(&mut c, &auth, &auth_ref);
     let attr = e2e(&mut c, E2eKey::AttributeAuthenticity, "e2e-attr");
-    assert_eq!(attr.suid, 25);
+    assert_eq!(attr.suid, seam_tests::suid(25));
     mac_matches(
         &mut c,
         &attr,
         &r::hkdf(salt, &kpsa_ref, "E2E Attribute Authenticity Key", 32),
     );
     let conf = e2e(&mut c, E2eKey::AttributeConfidentiality, "e2e-conf");
-    assert_eq!(conf.suid, 24);
+    assert_eq!(conf.suid, seam_tests::suid(24));
 
     // sessionESPrimKey from a pairwise ESPrim key (the E2E auth key, SUID 23).
     let (receiver, originator) = (b"receiver-rand-01", b"originator-rand-02");
@@ -190,7 +190,7 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
         },
         "session",
     );
-    assert_eq!(session.suid, 23);
+    assert_eq!(session.suid, seam_tests::suid(23));
     let session_ref = r::hmac(
         &auth_ref,
         &[receiver, originator, SESSION_ESPRIM_LABEL.as_bytes()],
@@ -221,7 +221,7 @@ fn derivations_are_restricted() {
     assert_eq!(refused(&mut c, &ke, km(""), "a"), Reason::InvalidParameter);
     // A usage-constrained key is a remote-provisioning key (tens digit 2).
     let uc = Derivation::UsageConstrained {
-        suid: 13,
+        suid: seam_tests::suid(13),
         target_id: "t".try_into().unwrap(),
     };
     assert_eq!(refused(&mut c, &ke, uc, "a"), Reason::InvalidSuid);
@@ -236,7 +236,7 @@ fn derivations_are_restricted() {
     // Each rule takes its source use only: Km from Km (use 1) is refused.
     let km_key = KeyRef {
         key: "km".try_into().unwrap(),
-        suid: 21,
+        suid: seam_tests::suid(21),
         ..ke.clone()
     };
     assert_eq!(

@@ -22,7 +22,7 @@ const SR: [u8; 32] = [0x5e; 32];
 fn import(s: &Stakeholder<'_>, object: &str, suid: u8, kind: ObjectKind, material: &[u8]) {
     let op = AdminOp::ImportPlaintext {
         object: object.try_into().unwrap(),
-        suid,
+        suid: seam_tests::suid(suid),
         kind,
         material: heapless::Vec::from_slice(material).unwrap(),
     };

@@ -53,7 +53,7 @@ fn valid_requests(s: &Stakeholder<'_>) -> Vec<Vec<u8>> {
         info.admin_counter + 1,
         vec![AdminOp::GenerateSecret {
             object: "fresh".try_into().unwrap(),
-            suid: 12,
+            suid: seam_tests::suid(12),
             len: 32,
         }],
     )

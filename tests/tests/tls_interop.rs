@@ -320,7 +320,7 @@ fn ta_client_vs_s_server(tls13: bool, label: &str, len: usize) -> Option<(Vec<u8
         let (relative_id, info) = tls
             .export_key(session, OneM2mExport::Bootstrap, "ke")
             .unwrap();
-        assert_eq!(info.suid, 20);
+        assert_eq!(info.suid, Some(seam_tests::suid(20)));
         ours = relative_id.to_vec();
         let mut leaked = vec![0u8; len];
         stream
@@ -349,7 +349,7 @@ fn ta_client_vs_s_server(tls13: bool, label: &str, len: usize) -> Option<(Vec<u8
         let mut c = tls.client();
         let ke_ref = KeyRef {
             key: "ke".try_into().unwrap(),
-            suid: 20,
+            suid: seam_tests::suid(20),
             ..setup.key.clone()
         };
         let km = c
@@ -361,10 +361,10 @@ fn ta_client_vs_s_server(tls13: bool, label: &str, len: usize) -> Option<(Vec<u8
                 "km",
             )
             .unwrap();
-        assert_eq!(km.suid, 21);
+        assert_eq!(km.suid, Some(seam_tests::suid(21)));
         let km_ref = KeyRef {
             key: "km".try_into().unwrap(),
-            suid: 21,
+            suid: seam_tests::suid(21),
             ..setup.key.clone()
         };
         let tag = c.mac(&km_ref, b"oneM2M").unwrap();

@@ -48,9 +48,9 @@ pub unsafe fn opt_text(p: *const c_char, max: usize, what: &str) -> Res<Option<S
 /// As [`text`].
 pub unsafe fn name(p: *const c_char, what: &str) -> Res<String> {
     let name = unsafe { text(p, crate::SEAM_NAME_MAX, what) }?;
-    if name.is_empty() {
-        return Err(Fail::bad(format!("`{what}` is empty")));
-    }
+    // The SE's own rule, so a bad name fails here naming what is wrong.
+    seam_host::proto::Name::check(&name)
+        .map_err(|e| Fail::bad(format!("`{what}` `{name}`: {e}")))?;
     Ok(name)
 }
 

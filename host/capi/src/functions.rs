@@ -5,8 +5,8 @@ use std::ffi::c_char;
 
 use seam_host::client::name;
 use seam_host::proto::{
-    AeadAlg, Data, KeyRef, ObjectInfo, ObjectKind, Op, ResourceType, MAX_AAD, MAX_DATA, MAX_NONCE,
-    MAX_RANDOM, MAX_TAG,
+    AeadAlg, Data, KeyRef, ObjectInfo, ObjectKind, Op, ResourceType, Suid, MAX_AAD, MAX_DATA,
+    MAX_NONCE, MAX_RANDOM, MAX_TAG,
 };
 use seam_host::{identity, Client};
 
@@ -69,6 +69,7 @@ pub struct SeamObjectInfo {
 unsafe fn key_ref(c: &mut Client, se: *const c_char, key: *const c_char, suid: u8) -> Res<KeyRef> {
     let se = unsafe { args::name(se, "se") }?;
     let key = unsafe { args::name(key, "key") }?;
+    // 0: the key's own SUID, looked up; otherwise one the SE accepts.
     let suid = if suid == 0 {
         c.object_info(&se, &key)
             .map_err(|e| Fail {
@@ -76,8 +77,9 @@ unsafe fn key_ref(c: &mut Client, se: *const c_char, key: *const c_char, suid: u
                 message: format!("looking up the SUID of {se}/{key}: {e}"),
             })?
             .suid
+            .ok_or_else(|| Fail::bad(format!("{se}/{key} is not a key (it has no SUID)")))?
     } else {
-        suid
+        Suid::new(suid).map_err(|e| Fail::bad(e.to_string()))?
     };
     Ok(KeyRef {
         se: name(&se)?,
@@ -204,7 +206,7 @@ fn object_info(info: &ObjectInfo) -> SeamObjectInfo {
             ObjectKind::EcP256 => crate::SEAM_KIND_EC_P256,
             ObjectKind::Data => crate::SEAM_KIND_DATA,
         },
-        suid: info.suid,
+        suid: seam_host::proto::suid::or_zero::to_u8(info.suid),
         size: info.size,
         has_public_key: info.public_key.is_some(),
         public_key: info.public_key.map(|k| k.0).unwrap_or([0; 65]),

@@ -98,6 +98,40 @@ pub const SEAM_RT_RAND: u32 = 1 << 4;
 pub const SEAM_RT_SECURE_CONNECTION: u32 = 1 << 5;
 pub const SEAM_RT_IDENTITY: u32 = 1 << 6;
 
+// The C constants are proto's, restated for cbindgen (which cannot follow
+// `seam_proto::X` paths): a change on either side fails the build here.
+const _: () = {
+    use seam_host::proto::{
+        ClientId, Digest, PublicKey, Signature, Status, MAX_AAD, MAX_DATA, MAX_NAME, MAX_NONCE,
+        MAX_RANDOM, MAX_SIGNATURE_DER, MAX_TAG,
+    };
+    assert!(SEAM_OK == Status::Ok.code());
+    assert!(SEAM_CREATED == Status::Created.code());
+    assert!(SEAM_DELETED == Status::Deleted.code());
+    assert!(SEAM_UPDATED == Status::Updated.code());
+    assert!(SEAM_BAD_REQUEST == Status::BadRequest.code());
+    assert!(SEAM_NOT_FOUND == Status::NotFound.code());
+    assert!(SEAM_OPERATION_NOT_ALLOWED == Status::OperationNotAllowed.code());
+    assert!(SEAM_ORIGINATOR_HAS_NO_PRIVILEGE == Status::OriginatorHasNoPrivilege.code());
+    assert!(SEAM_CONFLICT == Status::Conflict.code());
+    assert!(SEAM_ORIGINATOR_NOT_AUTHENTICATED == Status::OriginatorNotAuthenticated.code());
+    assert!(SEAM_INTERNAL_SERVER_ERROR == Status::InternalServerError.code());
+    assert!(SEAM_NOT_IMPLEMENTED == Status::NotImplemented.code());
+    assert!(SEAM_ALREADY_EXISTS == Status::AlreadyExists.code());
+    assert!(SEAM_NAME_MAX == MAX_NAME);
+    assert!(SEAM_DATA_MAX == MAX_DATA);
+    assert!(SEAM_RANDOM_MAX == MAX_RANDOM);
+    assert!(SEAM_NONCE_MAX == MAX_NONCE);
+    assert!(SEAM_AAD_MAX == MAX_AAD);
+    assert!(SEAM_TAG_MAX == MAX_TAG);
+    assert!(SEAM_SIGNATURE_LEN == Signature::LEN);
+    assert!(SEAM_SIGNATURE_DER_MAX == MAX_SIGNATURE_DER);
+    assert!(SEAM_DIGEST_LEN == Digest::LEN);
+    assert!(SEAM_PUBLIC_KEY_LEN == PublicKey::LEN);
+    // The C string form carries a terminating NUL.
+    assert!(SEAM_UUID_STR_LEN == ClientId::UUID_LEN + 1);
+};
+
 // ---- the handle and its errors ---------------------------------------------
 
 /// A connection to a Secure Environment. Opaque to C.

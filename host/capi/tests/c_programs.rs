@@ -77,6 +77,14 @@ fn name(s: &str) -> seam_host::proto::Name {
     s.try_into().unwrap()
 }
 
+fn target(s: &str) -> seam_host::proto::GrantTarget {
+    s.try_into().unwrap()
+}
+
+fn suid(value: u8) -> seam_host::proto::Suid {
+    seam_host::proto::Suid::new(value).unwrap()
+}
+
 /// The SE test_seam.c expects, as host/capi/tests/c/provision.sh makes it with
 /// the CLI, made here with the library.
 fn provision(dir: &Path, se: &str) {
@@ -87,10 +95,11 @@ fn provision(dir: &Path, se: &str) {
     c.create_se(&issuer, se, &admin.public_key(), false)
         .unwrap();
     let me = identity::current_user();
-    let entry = |ops, suid| AclEntry {
+    // SUID 0: none (the `*` grant of CREATE only).
+    let entry = |ops, value: u8| AclEntry {
         grantee: me,
         ops,
-        suid,
+        suid: seam_host::proto::suid::or_zero::from_u8(value).unwrap(),
     };
     c.admin(
         &admin,
@@ -98,20 +107,20 @@ fn provision(dir: &Path, se: &str) {
         vec![
             AdminOp::GenerateKeyPair {
                 object: name("sig"),
-                suid: 25,
+                suid: suid(25),
             },
             AdminOp::GenerateKeyPair {
                 object: name("other"),
-                suid: 25,
+                suid: suid(25),
             },
             AdminOp::GenerateSecret {
                 object: name("aes"),
-                suid: 24,
+                suid: suid(24),
                 len: 16,
             },
             AdminOp::GenerateSecret {
                 object: name("hmac"),
-                suid: 25,
+                suid: suid(25),
                 len: 32,
             },
         ],
@@ -122,19 +131,19 @@ fn provision(dir: &Path, se: &str) {
         se,
         vec![
             AdminOp::Grant {
-                object: name("sig"),
+                object: target("sig"),
                 entry: entry(Ops::SIGN.union(Ops::VERIFY), 25),
             },
             AdminOp::Grant {
-                object: name("aes"),
+                object: target("aes"),
                 entry: entry(Ops::ENCRYPT.union(Ops::DECRYPT), 24),
             },
             AdminOp::Grant {
-                object: name("hmac"),
+                object: target("hmac"),
                 entry: entry(Ops::MAC, 25),
             },
             AdminOp::Grant {
-                object: name("*"),
+                object: target("*"),
                 entry: entry(Ops::CREATE, 0),
             },
         ],

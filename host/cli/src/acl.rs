@@ -3,7 +3,8 @@
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
-use seam::proto::{AclEntry, AdminOp};
+use seam::proto::suid::or_zero as suid;
+use seam::proto::{AclEntry, AdminOp, Suid};
 use serde_json::json;
 
 use crate::ctx::Ctx;
@@ -76,12 +77,13 @@ pub fn run(ctx: &mut Ctx, command: AclCommand) -> Outcome {
     }
 }
 
-/// A grant's SUID: a key SUID, or 0 for a `*` entry that grants only `create`.
-fn grant_suid(path: &input::KeyPath, ops: seam::Ops, suid: u8) -> Outcome<u8> {
+/// A grant's SUID: a key SUID, or none (`--suid 0`) for a `*` entry that
+/// grants only `create`.
+fn grant_suid(path: &input::KeyPath, ops: seam::Ops, suid: u8) -> Outcome<Option<Suid>> {
     if path.key == "*" && ops == seam::Ops::CREATE && suid == 0 {
-        return Ok(0);
+        return Ok(None);
     }
-    input::suid(suid)
+    input::suid(suid).map(Some)
 }
 
 fn grant(ctx: &mut Ctx, a: GrantArgs) -> Outcome {
@@ -91,6 +93,7 @@ fn grant(ctx: &mut Ctx, a: GrantArgs) -> Outcome {
     let suid = grant_suid(&path, ops, a.suid)?;
     let admin = input::signing_key(&a.sign_with)?;
     let entry = AclEntry { grantee, ops, suid };
+    let suid = suid::to_u8(suid);
     ctx.client()?
         .grant(&admin, &path.se, &path.key, entry)
         .what(format!("seam acl grant {path}"))?;
@@ -111,7 +114,7 @@ fn revoke(ctx: &mut Ctx, a: RevokeArgs) -> Outcome {
     let grantee = input::grantee(&a.to)?;
     let admin = input::signing_key(&a.sign_with)?;
     let op = AdminOp::Revoke {
-        object: seam::client::name(&path.key)?,
+        object: seam::client::grant_target(&path.key)?,
         grantee,
     };
     ctx.client()?
@@ -138,9 +141,11 @@ fn show(ctx: &mut Ctx, key: &str) -> Outcome {
             "{}\t{}\tsuid {}\n",
             e.grantee,
             names.join(","),
-            e.suid
+            suid::to_u8(e.suid)
         ));
-        json.push(json!({ "grantee": e.grantee.to_string(), "ops": names, "suid": e.suid }));
+        json.push(
+            json!({ "grantee": e.grantee.to_string(), "ops": names, "suid": suid::to_u8(e.suid) }),
+        );
     }
     ctx.print(text, json!(json));
     Ok(())

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 use seam::bundle::{time_counter, Bundle, BundleGrant, BundleKey, NodeDescriptor, SeDescriptor};
+use seam::proto::suid::or_zero as suid;
 use seam::proto::{AclEntry, AdminOp, AdminOutcome, Reason};
 use serde_json::json;
 
@@ -197,9 +198,9 @@ fn parse_grant_inner(spec: &str) -> Outcome<BundleGrant> {
         .parse()
         .map_err(|_| Failure::usage(format!("--grant {object}: SUID `{suid}` is not a number")))?;
     let suid = if object == "*" && ops == seam::Ops::CREATE && suid == 0 {
-        0
+        None
     } else {
-        input::suid(suid).map_err(|f| f.context(format!("--grant {object}")))?
+        Some(input::suid(suid).map_err(|f| f.context(format!("--grant {object}")))?)
     };
     Ok(BundleGrant {
         object: object.to_string(),
@@ -326,10 +327,10 @@ fn show(ctx: &mut Ctx, a: ApplyArgs) -> Outcome {
                         "grant {object} to {}: {} (suid {})",
                         entry.grantee,
                         names.join(","),
-                        entry.suid
+                        suid::to_u8(entry.suid)
                     ),
                     json!({ "grant": object.as_str(), "grantee": entry.grantee.to_string(),
-                            "ops": names, "suid": entry.suid }),
+                            "ops": names, "suid": suid::to_u8(entry.suid) }),
                 )
             }
             AdminOp::ImportPlaintext {

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 use p256::ecdsa::Signature as EcdsaSignature;
-use seam::proto::{Digest, Op, Reply, SignInput, Signature, MAX_DATA, MAX_RANDOM};
+use seam::proto::{Digest, Op, Reply, SignInput, Signature, Suid, MAX_DATA, MAX_RANDOM};
 use serde_json::json;
 use sha2::{Digest as _, Sha256};
 
@@ -88,16 +88,17 @@ pub struct RandArgs {
 }
 
 /// The key's SUID: given, or looked up from the key's attributes.
-fn key_suid(ctx: &mut Ctx, path: &KeyPath, given: Option<u8>, what: &str) -> Outcome<u8> {
+fn key_suid(ctx: &mut Ctx, path: &KeyPath, given: Option<u8>, what: &str) -> Outcome<Suid> {
     match given {
         Some(s) => input::suid(s),
-        None => Ok(ctx
+        None => ctx
             .client()?
             .object_info(&path.se, &path.key)
             .what(format!(
                 "{what}: looking up the key's SUID (or pass --suid)"
             ))?
-            .suid),
+            .suid
+            .ok_or_else(|| Failure::usage(format!("{what}: {path} is not a key (it has no SUID)"))),
     }
 }
 

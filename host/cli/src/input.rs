@@ -4,7 +4,7 @@
 use std::io::Read;
 use std::path::Path;
 
-use seam::proto::{ClientId, KeyRef, Ops, PublicKey, MAX_NAME};
+use seam::proto::{ClientId, KeyRef, Name, Ops, PublicKey, Suid};
 use seam::AdminKey;
 
 use crate::failure::{Failure, Outcome};
@@ -17,7 +17,7 @@ pub struct KeyPath {
 }
 
 impl KeyPath {
-    pub fn key_ref(&self, suid: u8) -> Outcome<KeyRef> {
+    pub fn key_ref(&self, suid: Suid) -> Outcome<KeyRef> {
         Ok(KeyRef {
             se: seam::client::name(&self.se)?,
             key: seam::client::name(&self.key)?,
@@ -32,22 +32,10 @@ impl std::fmt::Display for KeyPath {
     }
 }
 
-/// Check a name as the SE does, so a bad one fails here with a clear message.
+/// Check a name with the SE's own rule (`seam_proto::Name`), so a bad one
+/// fails here with a message naming what is wrong.
 pub fn check_name(what: &str, name: &str) -> Outcome<()> {
-    let ok = !name.is_empty()
-        && name.len() <= MAX_NAME
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
-    if ok {
-        Ok(())
-    } else {
-        Err(Failure::usage(format!(
-            "invalid {what} name `{name}`: 1 to {MAX_NAME} characters of A-Z a-z 0-9 . _ -, \
-             not starting with a dot"
-        )))
-    }
+    Name::check(name).map_err(|e| Failure::usage(format!("invalid {what} name `{name}`: {e}")))
 }
 
 /// Parse `SE/KEY`; `wildcard` allows `SE/*` (a grant on every key of the SE).
@@ -78,17 +66,9 @@ pub fn se_name(text: &str) -> Outcome<String> {
     Ok(text.to_string())
 }
 
-/// A TS-0004 Security Usage Identifier.
-pub fn suid(value: u8) -> Outcome<u8> {
-    if (1..=4).contains(&(value / 10)) && value % 10 <= 5 {
-        Ok(value)
-    } else {
-        Err(Failure::usage(format!(
-            "--suid {value} is not a SUID: the tens digit is the key source (1 pre-provisioned, \
-             2 remote provisioning, 3 MAF, 4 certificate), the units digit the use (0 MEF, \
-             1 MAF, 2 (D)TLS, 3 ESPrim, 4 ESData encryption, 5 ESData signature), e.g. 22 or 25"
-        )))
-    }
+/// A TS-0004 Security Usage Identifier, by the SE's own rule (`Suid`).
+pub fn suid(value: u8) -> Outcome<Suid> {
+    Suid::new(value).map_err(|e| Failure::usage(format!("--suid {value} is not a SUID: {e}")))
 }
 
 /// `sign,verify,…` as an operation set.

@@ -261,7 +261,7 @@ fn list(ctx: &mut Ctx, se: &str) -> Outcome {
             "{se}/{}\t{}\tsuid {}\t{} bytes\n",
             o.name,
             kind_name(o.kind),
-            o.suid,
+            seam::proto::suid::or_zero::to_u8(o.suid),
             o.size
         ));
     }

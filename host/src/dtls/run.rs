@@ -103,7 +103,12 @@ fn lookup(client: &mut Client, se: &str, key: &str) -> Result<(ObjectKind, KeyRe
         KeyRef {
             se: name(se)?,
             key: name(key)?,
-            suid: info.suid,
+            suid: info.suid.ok_or_else(|| {
+                DtlsError::io(
+                    Step::Connect,
+                    format!("credential {se}/{key} has no SUID, so it cannot be a key"),
+                )
+            })?,
         },
     ))
 }

@@ -29,6 +29,8 @@ pub mod prf;
 pub mod sign;
 pub mod wrap;
 
+mod reason;
+
 use zeroize::Zeroize;
 
 /// Why a cryptographic operation was refused.

@@ -9,32 +9,19 @@
 
 use alloc::vec::Vec;
 use seam_proto::{
-    AdminCommand, AdminOp, AdminOutcome, AdminPayload, IssuerCommand, IssuerOp, IssuerPayload,
-    Name, NodeId, ObjectKind, PublicKey, Reason, Reply, Signature, Status, ADMIN_DOMAIN,
-    ISSUER_DOMAIN, MAX_ACL_ENTRIES, MAX_ADMIN_OPS, MAX_DATA, MAX_OBJECTS_PER_SE, MAX_SES,
+    AdminCommand, AdminOp, AdminOutcome, GrantTarget, IssuerCommand, IssuerOp, Name, NodeId,
+    ObjectKind, PublicKey, Reason, Reply, Status, Suid, MAX_ACL_ENTRIES, MAX_ADMIN_OPS, MAX_DATA,
+    MAX_OBJECTS_PER_SE, MAX_SES,
 };
 use zeroize::Zeroizing;
 
+use crate::access;
 use crate::crypto::{self, Rng};
 use crate::records::{self, NodeRecord, SeRecord, StoredObject};
 use crate::store::Store;
-use crate::validate::{self, WILDCARD};
 
 /// Shortest and longest symmetric secret.
 pub const SECRET_LEN: core::ops::RangeInclusive<usize> = 16..=64;
-
-fn verify_signed<T: serde::Serialize>(
-    key: &PublicKey,
-    payload: &T,
-    signature: &Signature,
-) -> Result<(), Reason> {
-    let bytes = Zeroizing::new(postcard::to_allocvec(payload).map_err(|_| Reason::Internal)?);
-    if crypto::sign::verify_message(key.as_bytes(), &bytes, signature.as_bytes()) {
-        Ok(())
-    } else {
-        Err(Reason::BadSignature)
-    }
-}
 
 pub fn init_node(
     store: &mut impl Store,
@@ -44,10 +31,11 @@ pub fn init_node(
     if records::load_node(store)?.is_some() {
         return Err(Reason::AlreadyInitialized);
     }
-    crypto::sign::validate_public(issuer.as_bytes()).map_err(|_| Reason::InvalidPublicKey)?;
+    crypto::sign::validate_public(issuer.as_bytes())?;
     let mut node_id = [0u8; 16];
-    rng.fill(&mut node_id).map_err(|_| Reason::RngFailure)?;
-    let private = crypto::sign::generate(rng).map_err(|_| Reason::RngFailure)?;
+    rng.fill(&mut node_id)?;
+    let private = crypto::sign::generate(rng)?;
+    // A key we just generated that has no public key is our fault.
     let public = crypto::sign::public_key(&private).map_err(|_| Reason::Internal)?;
     let node = NodeRecord {
         version: records::record_version(),
@@ -66,25 +54,14 @@ pub fn issuer_command(
     cmd: &IssuerCommand,
 ) -> Result<(Status, Reply), Reason> {
     let mut node = records::load_node(store)?.ok_or(Reason::NotInitialized)?;
-    let payload = IssuerPayload {
-        domain: ISSUER_DOMAIN,
-        node_id: &node.node_id,
-        counter: cmd.counter,
-        op: &cmd.op,
-    };
-    verify_signed(&node.issuer, &payload, &cmd.signature)?;
-    if cmd.counter <= node.issuer_counter {
-        return Err(Reason::StaleCounter);
-    }
+    access::authorize_issuer(&node, cmd)?;
     match &cmd.op {
         IssuerOp::CreateSe {
             se,
             admin,
             allow_plaintext_import,
         } => {
-            validate::name(se)?;
-            crypto::sign::validate_public(admin.as_bytes())
-                .map_err(|_| Reason::InvalidPublicKey)?;
+            crypto::sign::validate_public(admin.as_bytes())?;
             let existing = records::se_names(store)?;
             if existing.iter().any(|n| n.as_str() == se.as_str()) {
                 return Err(Reason::AlreadyExists);
@@ -110,7 +87,6 @@ pub fn issuer_command(
             Ok((Status::Created, Reply::Done))
         }
         IssuerOp::RetireSe { se } => {
-            validate::name(se)?;
             if !records::se_names(store)?
                 .iter()
                 .any(|n| n.as_str() == se.as_str())
@@ -132,18 +108,7 @@ pub fn admin_command(
 ) -> Result<(Status, Reply), Reason> {
     let node = records::load_node(store)?.ok_or(Reason::NotInitialized)?;
     let mut se = records::load_se(store, &cmd.se)?;
-    let payload = AdminPayload {
-        domain: ADMIN_DOMAIN,
-        node_id: &node.node_id,
-        se: &cmd.se,
-        se_instance: se.instance,
-        counter: cmd.counter,
-        ops: &cmd.ops,
-    };
-    verify_signed(&se.admin, &payload, &cmd.signature)?;
-    if cmd.counter <= se.admin_counter {
-        return Err(Reason::StaleCounter);
-    }
+    access::authorize_admin(&node, &se, cmd)?;
     if cmd.ops.is_empty() || cmd.ops.len() > MAX_ADMIN_OPS {
         return Err(Reason::InvalidParameter);
     }
@@ -165,8 +130,9 @@ fn apply(
 ) -> Result<AdminOutcome, Reason> {
     match op {
         AdminOp::GenerateKeyPair { object, suid } => {
-            check_new_object(se, object, *suid)?;
-            let private = crypto::sign::generate(rng).map_err(|_| Reason::RngFailure)?;
+            check_new_object(se, object)?;
+            let private = crypto::sign::generate(rng)?;
+            // A key we just generated that has no public key is our fault.
             let public =
                 PublicKey(crypto::sign::public_key(&private).map_err(|_| Reason::Internal)?);
             insert(
@@ -180,7 +146,7 @@ fn apply(
             Ok(AdminOutcome::PublicKey(public))
         }
         AdminOp::GenerateSecret { object, suid, len } => {
-            check_new_object(se, object, *suid)?;
+            check_new_object(se, object)?;
             if !SECRET_LEN.contains(&usize::from(*len)) {
                 return Err(Reason::InvalidParameter);
             }
@@ -188,7 +154,7 @@ fn apply(
             let secret = secret
                 .get_mut(..usize::from(*len))
                 .ok_or(Reason::InvalidParameter)?;
-            rng.fill(secret).map_err(|_| Reason::RngFailure)?;
+            rng.fill(secret)?;
             insert(se, object, ObjectKind::Secret, *suid, secret, None);
             Ok(AdminOutcome::Done)
         }
@@ -198,10 +164,16 @@ fn apply(
             kind,
             wrapped,
         } => {
-            check_new_object(se, object, *suid)?;
-            let binding =
-                crypto::wrap::binding(&node.node_id, &se.name, se.instance, object, *kind, *suid)
-                    .map_err(|_| Reason::Internal)?;
+            check_new_object(se, object)?;
+            let binding = crypto::wrap::binding(
+                &node.node_id,
+                &se.name,
+                se.instance,
+                object,
+                *kind,
+                suid.get(),
+            )
+            .map_err(|_| Reason::Internal)?;
             let material = crypto::wrap::unwrap(
                 &node.key_agreement_private,
                 wrapped.ephemeral.as_bytes(),
@@ -218,40 +190,30 @@ fn apply(
             kind,
             material,
         } => {
-            if !se.allow_plaintext_import {
-                return Err(Reason::PlaintextImportRefused);
-            }
-            check_new_object(se, object, *suid)?;
+            access::check_plaintext_import(se)?;
+            check_new_object(se, object)?;
             import(se, object, *kind, *suid, material)
         }
         AdminOp::Delete { object } => {
-            validate::name(object)?;
             let before = se.objects.len();
-            se.objects.retain(|o| o.name.as_str() != object.as_str());
+            se.objects.retain(|o| o.name != *object);
             if se.objects.len() == before {
                 return Err(Reason::UnknownObject);
             }
             Ok(AdminOutcome::Done)
         }
         AdminOp::Grant { object, entry } => {
-            validate::grant_target(object)?;
-            let acl = if object.as_str() == WILDCARD {
-                // A `*` entry covers objects of its SUID; one granting only
-                // CREATE may carry SUID 0 (no key use).
-                if !(entry.suid == 0 && entry.ops == seam_proto::Ops::CREATE) {
-                    validate::suid(entry.suid)?;
+            let acl = match object {
+                GrantTarget::All => {
+                    access::check_grant(entry, None)?;
+                    &mut se.se_acl
                 }
-                &mut se.se_acl
-            } else {
-                let target = se.object_mut(object).ok_or(Reason::UnknownObject)?;
-                if entry.suid != target.suid {
-                    return Err(Reason::SuidMismatch);
+                GrantTarget::Object(name) => {
+                    let target = se.object_mut(name).ok_or(Reason::UnknownObject)?;
+                    access::check_grant(entry, Some(target))?;
+                    &mut target.acl
                 }
-                &mut target.acl
             };
-            if entry.ops.0 & !seam_proto::Ops::ALL.0 != 0 || entry.ops.0 == 0 {
-                return Err(Reason::InvalidParameter);
-            }
             acl.retain(|e| e.grantee != entry.grantee);
             if acl.len() >= MAX_ACL_ENTRIES {
                 return Err(Reason::LimitReached);
@@ -260,11 +222,11 @@ fn apply(
             Ok(AdminOutcome::Done)
         }
         AdminOp::Revoke { object, grantee } => {
-            validate::grant_target(object)?;
-            let acl = if object.as_str() == WILDCARD {
-                &mut se.se_acl
-            } else {
-                &mut se.object_mut(object).ok_or(Reason::UnknownObject)?.acl
+            let acl = match object {
+                GrantTarget::All => &mut se.se_acl,
+                GrantTarget::Object(name) => {
+                    &mut se.object_mut(name).ok_or(Reason::UnknownObject)?.acl
+                }
             };
             acl.retain(|e| e.grantee != *grantee);
             Ok(AdminOutcome::Done)
@@ -272,9 +234,7 @@ fn apply(
     }
 }
 
-fn check_new_object(se: &SeRecord, object: &Name, suid: u8) -> Result<(), Reason> {
-    validate::name(object)?;
-    validate::suid(suid)?;
+fn check_new_object(se: &SeRecord, object: &Name) -> Result<(), Reason> {
     if se.object(object).is_some() {
         return Err(Reason::AlreadyExists);
     }
@@ -288,7 +248,7 @@ fn import(
     se: &mut SeRecord,
     object: &Name,
     kind: ObjectKind,
-    suid: u8,
+    suid: Suid,
     material: &[u8],
 ) -> Result<AdminOutcome, Reason> {
     match kind {
@@ -300,15 +260,13 @@ fn import(
             Ok(AdminOutcome::Done)
         }
         ObjectKind::EcP256 => {
-            crypto::sign::validate_private(material).map_err(|_| Reason::InvalidKeyMaterial)?;
+            crypto::sign::validate_private(material)?;
             let scalar: Zeroizing<[u8; 32]> = Zeroizing::new(
                 material
                     .try_into()
                     .map_err(|_| Reason::InvalidKeyMaterial)?,
             );
-            let public = PublicKey(
-                crypto::sign::public_key(&scalar).map_err(|_| Reason::InvalidKeyMaterial)?,
-            );
+            let public = PublicKey(crypto::sign::public_key(&scalar)?);
             insert(se, object, kind, suid, &scalar[..], Some(public));
             Ok(AdminOutcome::PublicKey(public))
         }
@@ -326,14 +284,14 @@ fn insert(
     se: &mut SeRecord,
     object: &Name,
     kind: ObjectKind,
-    suid: u8,
+    suid: Suid,
     secret: &[u8],
     public_key: Option<PublicKey>,
 ) {
     se.objects.push(StoredObject {
         name: object.clone(),
         kind,
-        suid,
+        suid: Some(suid),
         secret: secret.to_vec(),
         public_key,
         creator: None,

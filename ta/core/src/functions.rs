@@ -3,17 +3,15 @@
 
 use alloc::vec::Vec;
 use seam_proto::{
-    AeadAlg, ClientId, Data, Digest, HashAlg, KeyRef, Name, ObjectKind, Ops, Reason, Reply,
-    SignInput, Signature, Status, MAX_DATA, MAX_OBJECTS_PER_SE, MAX_RANDOM,
+    AeadAlg, Data, Digest, HashAlg, KeyRef, Name, ObjectKind, Ops, Reason, Reply, SignInput,
+    Signature, Status, MAX_DATA, MAX_OBJECTS_PER_SE, MAX_RANDOM,
 };
 use zeroize::Zeroizing;
 
-use crate::access;
+use crate::access::{self, Identified};
 use crate::crypto::{self, Rng};
 use crate::records::{self, SeRecord, StoredObject};
 use crate::store::Store;
-use crate::validate;
-use crate::Caller;
 
 /// A 32-byte scalar from a stored EC object.
 fn scalar(object: &StoredObject) -> Result<Zeroizing<[u8; 32]>, Reason> {
@@ -25,46 +23,22 @@ fn scalar(object: &StoredObject) -> Result<Zeroizing<[u8; 32]>, Reason> {
     Ok(Zeroizing::new(bytes))
 }
 
-/// Loads the SE and finds the key, checking the caller may use it for `op`.
-/// An object the caller holds no grant on is refused with NoPrivilege whether
-/// or not it exists, so use attempts reveal nothing of another's objects.
+/// Loads the SE and finds the key the caller may use for `op` (see
+/// [`access::usable_key`]), of kind `kind`, and runs `f` on it.
 pub(crate) fn with_key<T>(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     key: &KeyRef,
     op: Ops,
     kind: ObjectKind,
     f: impl FnOnce(&StoredObject) -> Result<T, Reason>,
 ) -> Result<T, Reason> {
-    access::identity(caller)?;
-    validate::name(&key.se)?;
-    validate::name(&key.key)?;
     let se = records::load_se(store, &key.se)?;
-    let object = match se.object(&key.key) {
-        Some(o) => o,
-        None => {
-            return Err(if wildcard_grant(&se, caller, op, key.suid) {
-                Reason::UnknownObject
-            } else {
-                Reason::NoPrivilege
-            })
-        }
-    };
-    access::check_key_use(&se, object, caller, op, key.suid)?;
+    let object = access::usable_key(&se, who, key, op)?;
     if object.kind != kind {
         return Err(Reason::WrongObjectKind);
     }
     f(object)
-}
-
-fn wildcard_grant(se: &SeRecord, caller: &Caller, op: Ops, suid: u8) -> bool {
-    match caller {
-        Caller::Client(who) => se
-            .se_acl
-            .iter()
-            .any(|e| e.grantee == *who && e.ops.contains(op) && e.suid == suid),
-        Caller::Public => false,
-    }
 }
 
 fn digest_of(input: &SignInput) -> [u8; 32] {
@@ -76,48 +50,31 @@ fn digest_of(input: &SignInput) -> [u8; 32] {
 
 pub fn sign(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     key: &KeyRef,
     input: &SignInput,
 ) -> Result<Reply, Reason> {
-    with_key(
-        store,
-        caller,
-        key,
-        Ops::SIGN,
-        ObjectKind::EcP256,
-        |object| {
-            let d = scalar(object)?;
-            let sig = crypto::sign::sign_digest(&d, &digest_of(input))
-                .map_err(|_| Reason::StorageCorrupt)?;
-            Ok(Reply::Signature(Signature(sig)))
-        },
-    )
+    with_key(store, who, key, Ops::SIGN, ObjectKind::EcP256, |object| {
+        let d = scalar(object)?;
+        let sig =
+            crypto::sign::sign_digest(&d, &digest_of(input)).map_err(|_| Reason::StorageCorrupt)?;
+        Ok(Reply::Signature(Signature(sig)))
+    })
 }
 
 pub fn verify(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     key: &KeyRef,
     input: &SignInput,
     signature: &Signature,
 ) -> Result<Reply, Reason> {
-    with_key(
-        store,
-        caller,
-        key,
-        Ops::VERIFY,
-        ObjectKind::EcP256,
-        |object| {
-            let public = object.public_key.ok_or(Reason::StorageCorrupt)?;
-            let ok = crypto::sign::verify_digest(
-                public.as_bytes(),
-                &digest_of(input),
-                signature.as_bytes(),
-            );
-            Ok(Reply::Verified(ok))
-        },
-    )
+    with_key(store, who, key, Ops::VERIFY, ObjectKind::EcP256, |object| {
+        let public = object.public_key.ok_or(Reason::StorageCorrupt)?;
+        let ok =
+            crypto::sign::verify_digest(public.as_bytes(), &digest_of(input), signature.as_bytes());
+        Ok(Reply::Verified(ok))
+    })
 }
 
 fn aead_of(alg: AeadAlg) -> crypto::aead::Aead {
@@ -138,7 +95,7 @@ fn aes_key(object: &StoredObject) -> Result<&[u8], Reason> {
 
 pub fn encrypt(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     key: &KeyRef,
     alg: AeadAlg,
     nonce: &[u8],
@@ -147,13 +104,12 @@ pub fn encrypt(
 ) -> Result<Reply, Reason> {
     with_key(
         store,
-        caller,
+        who,
         key,
         Ops::ENCRYPT,
         ObjectKind::Secret,
         |object| {
-            let sealed = crypto::aead::seal(aead_of(alg), aes_key(object)?, nonce, aad, plaintext)
-                .map_err(|_| Reason::InvalidParameter)?;
+            let sealed = crypto::aead::seal(aead_of(alg), aes_key(object)?, nonce, aad, plaintext)?;
             let out = heapless::Vec::from_slice(&sealed).map_err(|_| Reason::InvalidParameter)?;
             Ok(Reply::Ciphertext(out))
         },
@@ -162,7 +118,7 @@ pub fn encrypt(
 
 pub fn decrypt(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     key: &KeyRef,
     alg: AeadAlg,
     nonce: &[u8],
@@ -171,16 +127,13 @@ pub fn decrypt(
 ) -> Result<Reply, Reason> {
     with_key(
         store,
-        caller,
+        who,
         key,
         Ops::DECRYPT,
         ObjectKind::Secret,
         |object| {
-            let opened = crypto::aead::open(aead_of(alg), aes_key(object)?, nonce, aad, ciphertext)
-                .map_err(|e| match e {
-                    crypto::CryptoError::AuthenticationFailed => Reason::AuthenticationFailed,
-                    _ => Reason::InvalidParameter,
-                })?;
+            let opened =
+                crypto::aead::open(aead_of(alg), aes_key(object)?, nonce, aad, ciphertext)?;
             let out = heapless::Vec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?;
             Ok(Reply::Plaintext(out))
         },
@@ -189,11 +142,11 @@ pub fn decrypt(
 
 pub fn mac(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     key: &KeyRef,
     message: &[u8],
 ) -> Result<Reply, Reason> {
-    with_key(store, caller, key, Ops::MAC, ObjectKind::Secret, |object| {
+    with_key(store, who, key, Ops::MAC, ObjectKind::Secret, |object| {
         Ok(Reply::Mac(Digest(crypto::mac::hmac_sha256(
             &object.secret,
             &[message],
@@ -203,12 +156,12 @@ pub fn mac(
 
 pub fn mac_verify(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     key: &KeyRef,
     message: &[u8],
     tag: &Digest,
 ) -> Result<Reply, Reason> {
-    with_key(store, caller, key, Ops::MAC, ObjectKind::Secret, |object| {
+    with_key(store, who, key, Ops::MAC, ObjectKind::Secret, |object| {
         Ok(Reply::Verified(crypto::mac::verify_hmac_sha256(
             &object.secret,
             &[message],
@@ -217,39 +170,31 @@ pub fn mac_verify(
     })
 }
 
-pub fn hash(caller: &Caller, alg: HashAlg, message: &[u8]) -> Result<Reply, Reason> {
-    access::identity(caller)?;
+pub fn hash(alg: HashAlg, message: &[u8]) -> Result<Reply, Reason> {
     match alg {
         HashAlg::Sha256 => Ok(Reply::Digest(Digest(crypto::hash::sha256(message)))),
     }
 }
 
-pub fn random(caller: &Caller, rng: &mut dyn Rng, len: u16) -> Result<Reply, Reason> {
-    access::identity(caller)?;
+pub fn random(rng: &mut dyn Rng, len: u16) -> Result<Reply, Reason> {
     let len = usize::from(len);
     if len == 0 || len > MAX_RANDOM {
         return Err(Reason::InvalidParameter);
     }
     let mut out = heapless::Vec::new();
     out.resize(len, 0).map_err(|_| Reason::InvalidParameter)?;
-    rng.fill(&mut out).map_err(|_| Reason::RngFailure)?;
+    rng.fill(&mut out)?;
     Ok(Reply::Random(out))
 }
 
-/// Loads the SE and finds a data object the caller may use for `op`.
+/// Finds a data object the caller may use for `op` (see [`access::usable_data`]).
 fn data_object<'a>(
     se: &'a mut SeRecord,
-    caller: &Caller,
-    object: &str,
+    who: Identified,
+    object: &Name,
     op: Ops,
 ) -> Result<&'a mut StoredObject, Reason> {
-    validate::name(object)?;
-    let found = match se.object(object) {
-        Some(o) => o,
-        None => return Err(Reason::NoPrivilege),
-    };
-    access::check_data_use(se, found, caller, op)?;
-    if found.kind != ObjectKind::Data {
+    if access::usable_data(se, who, object, op)?.kind != ObjectKind::Data {
         return Err(Reason::WrongObjectKind);
     }
     se.object_mut(object).ok_or(Reason::Internal)
@@ -257,16 +202,13 @@ fn data_object<'a>(
 
 pub fn sdo_create(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     se_name: &Name,
     object: &Name,
     data: &Data,
 ) -> Result<(Status, Reply), Reason> {
-    let who: ClientId = access::identity(caller)?;
-    validate::name(se_name)?;
-    validate::name(object)?;
     let mut se = records::load_se(store, se_name)?;
-    access::check_create(&se, caller)?;
+    access::check_create(&se, who)?;
     if data.is_empty() || data.len() > MAX_DATA {
         return Err(Reason::InvalidParameter);
     }
@@ -279,10 +221,10 @@ pub fn sdo_create(
     se.objects.push(StoredObject {
         name: object.clone(),
         kind: ObjectKind::Data,
-        suid: 0,
+        suid: None,
         secret: data.to_vec(),
         public_key: None,
-        creator: Some(who),
+        creator: Some(who.id()),
         acl: Vec::new(),
     });
     records::save_se(store, &se)?;
@@ -291,27 +233,25 @@ pub fn sdo_create(
 
 pub fn sdo_retrieve(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     se_name: &Name,
     object: &Name,
 ) -> Result<Reply, Reason> {
-    access::identity(caller)?;
     let mut se = records::load_se(store, se_name)?;
-    let found = data_object(&mut se, caller, object, Ops::RETRIEVE)?;
+    let found = data_object(&mut se, who, object, Ops::RETRIEVE)?;
     let out = heapless::Vec::from_slice(&found.secret).map_err(|_| Reason::StorageCorrupt)?;
     Ok(Reply::Data(out))
 }
 
 pub fn sdo_update(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     se_name: &Name,
     object: &Name,
     data: &Data,
 ) -> Result<(Status, Reply), Reason> {
-    access::identity(caller)?;
     let mut se = records::load_se(store, se_name)?;
-    let found = data_object(&mut se, caller, object, Ops::UPDATE)?;
+    let found = data_object(&mut se, who, object, Ops::UPDATE)?;
     if data.is_empty() {
         return Err(Reason::InvalidParameter);
     }
@@ -323,14 +263,13 @@ pub fn sdo_update(
 
 pub fn sdo_delete(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     se_name: &Name,
     object: &Name,
 ) -> Result<(Status, Reply), Reason> {
-    access::identity(caller)?;
     let mut se = records::load_se(store, se_name)?;
-    data_object(&mut se, caller, object, Ops::DELETE)?;
-    se.objects.retain(|o| o.name.as_str() != object.as_str());
+    data_object(&mut se, who, object, Ops::DELETE)?;
+    se.objects.retain(|o| o.name != *object);
     records::save_se(store, &se)?;
     Ok((Status::Deleted, Reply::Done))
 }

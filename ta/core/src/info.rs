@@ -7,11 +7,10 @@ use seam_proto::{
     PROTOCOL_VERSION,
 };
 
-use crate::access;
-use crate::records::{self, SeRecord, StoredObject};
+use crate::access::{self, Identified};
+use crate::records::{self, StoredObject};
 use crate::store::Store;
-use crate::validate;
-use crate::{Caller, Platform};
+use crate::Platform;
 
 /// SEType (`seT`) of a GlobalPlatform TEE (TS-0016 M2M-SE-ID type code 3).
 pub const SE_TYPE_TEE: u8 = 3;
@@ -33,7 +32,7 @@ pub fn se_list(store: &mut impl Store) -> Result<Reply, Reason> {
     let mut out = heapless::Vec::<Name, MAX_SES>::new();
     for name in records::se_names(store)? {
         // Names in the store were validated on creation; skip anything else.
-        if let Ok(n) = Name::try_from(name.as_str()) {
+        if let Ok(n) = Name::new(&name) {
             if out.push(n).is_err() {
                 break;
             }
@@ -47,7 +46,6 @@ pub fn se_info(
     platform: &Platform,
     se_name: &Name,
 ) -> Result<Reply, Reason> {
-    validate::name(se_name)?;
     let node = records::load_node(store)?.ok_or(Reason::NotInitialized)?;
     let se = records::load_se(store, se_name)?;
     let mut id = heapless::String::new();
@@ -57,17 +55,14 @@ pub fn se_info(
         let _ = write!(id, "{:02x}", b);
     }
     write!(id, "-{}", se.name).map_err(|_| Reason::Internal)?;
-    let mut types = heapless::Vec::new();
-    for t in [
+    let types = heapless::Vec::from_slice(&[
         ResourceType::SensitiveDataObject,
         ResourceType::Cipher,
         ResourceType::Signature,
         ResourceType::Hash,
         ResourceType::Rand,
         ResourceType::SecureConnection,
-    ] {
-        types.push(t).map_err(|_| Reason::Internal)?;
-    }
+    ])?;
     Ok(Reply::SeInfo(SeInfo {
         name: se.name.clone(),
         m2m_se_id: id,
@@ -95,57 +90,36 @@ fn describe(object: &StoredObject) -> ObjectInfo {
 
 pub fn object_list(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     se_name: &Name,
 ) -> Result<Reply, Reason> {
-    access::identity(caller)?;
     let se = records::load_se(store, se_name)?;
     let mut out = heapless::Vec::new();
-    for object in se
-        .objects
-        .iter()
-        .filter(|o| access::may_see(&se, o, caller))
-    {
+    for object in se.objects.iter().filter(|o| access::may_see(&se, o, who)) {
         out.push(describe(object)).map_err(|_| Reason::Internal)?;
     }
     Ok(Reply::Objects(out))
 }
 
-fn visible<'a>(
-    se: &'a SeRecord,
-    caller: &Caller,
-    object: &str,
-) -> Result<&'a StoredObject, Reason> {
-    validate::name(object)?;
-    match se.object(object) {
-        Some(o) if access::may_see(se, o, caller) => Ok(o),
-        _ => Err(Reason::NoPrivilege),
-    }
-}
-
 pub fn object_info(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     se_name: &Name,
     object: &Name,
 ) -> Result<Reply, Reason> {
-    access::identity(caller)?;
     let se = records::load_se(store, se_name)?;
-    Ok(Reply::Object(describe(visible(&se, caller, object)?)))
+    Ok(Reply::Object(describe(access::visible_object(
+        &se, who, object,
+    )?)))
 }
 
 pub fn acl_show(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     se_name: &Name,
     object: &Name,
 ) -> Result<Reply, Reason> {
-    access::identity(caller)?;
     let se = records::load_se(store, se_name)?;
-    let found = visible(&se, caller, object)?;
-    let mut out = heapless::Vec::new();
-    for e in found.acl.iter() {
-        out.push(*e).map_err(|_| Reason::Internal)?;
-    }
-    Ok(Reply::Acl(out))
+    let found = access::visible_object(&se, who, object)?;
+    Ok(Reply::Acl(heapless::Vec::from_slice(&found.acl)?))
 }

@@ -12,12 +12,12 @@ extern crate std;
 
 mod access;
 mod admin;
+mod error;
 mod functions;
 pub mod handshake;
 mod info;
 mod records;
 pub mod store;
-mod validate;
 
 // The shared crypto crate under the name the core's modules have always used.
 use seam_crypto as crypto;
@@ -25,6 +25,7 @@ use seam_crypto as crypto;
 pub use seam_crypto::{Rng, RngError};
 pub use store::{Store, StoreError};
 
+use access::Identified;
 use alloc::vec::Vec;
 use seam_proto::{
     ClientId, Op, Reason, Reply, Request, Response, Status, MAX_MESSAGE, PROTOCOL_VERSION,
@@ -101,45 +102,45 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
     fn handle(&mut self, caller: &Caller, request: &[u8]) -> Result<(Status, Reply), Reason> {
         let request = decode_request(request)?;
         let ok = |reply| Ok((Status::Ok, reply));
+        match &request.op {
+            // What anyone may read, even a PUBLIC login.
+            Op::NodeInfo => ok(info::node_info(&mut self.store)?),
+            Op::SeList => ok(info::se_list(&mut self.store)?),
+            Op::SeInfo { se } => ok(info::se_info(&mut self.store, &self.platform, se)?),
+            // Everything else runs as an identified caller, checked here once.
+            op => self.identified(access::identify(caller)?, op),
+        }
+    }
+
+    fn identified(&mut self, who: Identified, op: &Op) -> Result<(Status, Reply), Reason> {
+        let ok = |reply| Ok((Status::Ok, reply));
         let store = &mut self.store;
         let rng: &mut dyn Rng = &mut self.rng;
-        match &request.op {
-            Op::NodeInfo => ok(info::node_info(store)?),
-            Op::InitNode { issuer } => {
-                access::identity(caller)?;
-                Ok((Status::Created, admin::init_node(store, rng, issuer)?))
-            }
-            Op::Issuer(cmd) => {
-                access::identity(caller)?;
-                admin::issuer_command(store, cmd)
-            }
-            Op::Admin(cmd) => {
-                access::identity(caller)?;
-                admin::admin_command(store, rng, cmd)
-            }
-            Op::SeList => ok(info::se_list(store)?),
-            Op::SeInfo { se } => ok(info::se_info(store, &self.platform, se)?),
-            Op::ObjectList { se } => ok(info::object_list(store, caller, se)?),
-            Op::ObjectInfo { se, object } => ok(info::object_info(store, caller, se, object)?),
-            Op::AclShow { se, object } => ok(info::acl_show(store, caller, se, object)?),
+        match op {
+            // `handle` answers these for any caller before identifying it.
+            Op::NodeInfo | Op::SeList | Op::SeInfo { .. } => Err(Reason::Internal),
+            Op::InitNode { issuer } => Ok((Status::Created, admin::init_node(store, rng, issuer)?)),
+            Op::Issuer(cmd) => admin::issuer_command(store, cmd),
+            Op::Admin(cmd) => admin::admin_command(store, rng, cmd),
+            Op::ObjectList { se } => ok(info::object_list(store, who, se)?),
+            Op::ObjectInfo { se, object } => ok(info::object_info(store, who, se, object)?),
+            Op::AclShow { se, object } => ok(info::acl_show(store, who, se, object)?),
             Op::SdoCreate { se, object, data } => {
-                functions::sdo_create(store, caller, se, object, data)
+                functions::sdo_create(store, who, se, object, data)
             }
-            Op::SdoRetrieve { se, object } => {
-                ok(functions::sdo_retrieve(store, caller, se, object)?)
-            }
+            Op::SdoRetrieve { se, object } => ok(functions::sdo_retrieve(store, who, se, object)?),
             Op::SdoUpdate { se, object, data } => {
-                functions::sdo_update(store, caller, se, object, data)
+                functions::sdo_update(store, who, se, object, data)
             }
-            Op::SdoDelete { se, object } => functions::sdo_delete(store, caller, se, object),
-            Op::Sign { key, input } => ok(functions::sign(store, caller, key, input)?),
+            Op::SdoDelete { se, object } => functions::sdo_delete(store, who, se, object),
+            Op::Sign { key, input } => ok(functions::sign(store, who, key, input)?),
             Op::Verify {
                 key,
                 input,
                 signature,
-            } => ok(functions::verify(store, caller, key, input, signature)?),
-            Op::Hash { alg, message } => ok(functions::hash(caller, *alg, message)?),
-            Op::Random { len } => ok(functions::random(caller, rng, *len)?),
+            } => ok(functions::verify(store, who, key, input, signature)?),
+            Op::Hash { alg, message } => ok(functions::hash(*alg, message)?),
+            Op::Random { len } => ok(functions::random(rng, *len)?),
             Op::Encrypt {
                 key,
                 alg,
@@ -147,7 +148,7 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
                 aad,
                 plaintext,
             } => ok(functions::encrypt(
-                store, caller, key, *alg, nonce, aad, plaintext,
+                store, who, key, *alg, nonce, aad, plaintext,
             )?),
             Op::Decrypt {
                 key,
@@ -156,14 +157,14 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
                 aad,
                 ciphertext,
             } => ok(functions::decrypt(
-                store, caller, key, *alg, nonce, aad, ciphertext,
+                store, who, key, *alg, nonce, aad, ciphertext,
             )?),
-            Op::Mac { key, message } => ok(functions::mac(store, caller, key, message)?),
+            Op::Mac { key, message } => ok(functions::mac(store, who, key, message)?),
             Op::MacVerify { key, message, tag } => {
-                ok(functions::mac_verify(store, caller, key, message, tag)?)
+                ok(functions::mac_verify(store, who, key, message, tag)?)
             }
-            Op::Handshake(op) => ok(self.handshakes.handle(store, rng, caller, op)?),
-            Op::Derive(d) => handshake::derive::derive(store, caller, d),
+            Op::Handshake(op) => ok(self.handshakes.handle(store, rng, who, op)?),
+            Op::Derive(d) => handshake::derive::derive(store, who, d),
         }
     }
 }
@@ -174,7 +175,7 @@ fn decode_request(bytes: &[u8]) -> Result<Request, Reason> {
     if bytes.len() > MAX_MESSAGE {
         return Err(Reason::TooLarge);
     }
-    let (version, _) = postcard::take_from_bytes::<u16>(bytes).map_err(|_| Reason::Malformed)?;
+    let (version, _) = postcard::take_from_bytes::<u16>(bytes)?;
     if version != PROTOCOL_VERSION {
         return Err(Reason::UnsupportedVersion);
     }

@@ -8,11 +8,11 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use seam_proto::{AclEntry, ClientId, Name, NodeId, ObjectKind, PublicKey, Reason};
+use seam_proto::{AclEntry, ClientId, Name, NodeId, ObjectKind, PublicKey, Reason, Suid};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 
 /// Layout version of stored records; a record of another version is reported
 /// as corrupt rather than misread.
@@ -54,7 +54,10 @@ pub struct SeRecord {
 pub struct StoredObject {
     pub name: Name,
     pub kind: ObjectKind,
-    pub suid: u8,
+    /// None (0, as the record stores it) for a sensitive data object a
+    /// caller created.
+    #[serde(with = "seam_proto::suid::or_zero")]
+    pub suid: Option<Suid>,
     /// The secret: key bytes, scalar or data. Never leaves, except `Data`
     /// through an authorised SDO retrieve.
     pub secret: Vec<u8>,
@@ -79,19 +82,11 @@ impl SeRecord {
     }
 }
 
-pub fn se_object_name(se: &str) -> String {
+pub fn se_object_name(se: &Name) -> String {
     let mut s = String::with_capacity(SE_PREFIX.len() + se.len());
     s.push_str(SE_PREFIX);
     s.push_str(se);
     s
-}
-
-fn store_error(e: StoreError) -> Reason {
-    match e {
-        StoreError::Corrupt => Reason::StorageCorrupt,
-        StoreError::Full => Reason::LimitReached,
-        StoreError::Failure => Reason::StorageFailure,
-    }
 }
 
 fn decode<T: for<'de> Deserialize<'de>>(bytes: Zeroizing<Vec<u8>>) -> Result<T, Reason> {
@@ -106,13 +101,11 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: Zeroizing<Vec<u8>>) -> Result<T, 
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, Reason> {
-    postcard::to_allocvec(value)
-        .map(Zeroizing::new)
-        .map_err(|_| Reason::Internal)
+    Ok(Zeroizing::new(postcard::to_allocvec(value)?))
 }
 
 pub fn load_node(store: &mut impl Store) -> Result<Option<NodeRecord>, Reason> {
-    match store.get(NODE_OBJECT).map_err(store_error)? {
+    match store.get(NODE_OBJECT)? {
         None => Ok(None),
         Some(bytes) => decode(Zeroizing::new(bytes)).map(Some),
     }
@@ -120,18 +113,17 @@ pub fn load_node(store: &mut impl Store) -> Result<Option<NodeRecord>, Reason> {
 
 pub fn save_node(store: &mut impl Store, node: &NodeRecord) -> Result<(), Reason> {
     let bytes = encode(node)?;
-    store.put(NODE_OBJECT, &bytes).map_err(store_error)
+    Ok(store.put(NODE_OBJECT, &bytes)?)
 }
 
-/// The SE a request names: the name checked, then the record loaded.
-pub fn load_se(store: &mut impl Store, se: &str) -> Result<SeRecord, Reason> {
-    crate::validate::name(se)?;
-    match store.get(&se_object_name(se)).map_err(store_error)? {
+/// The SE a request names.
+pub fn load_se(store: &mut impl Store, se: &Name) -> Result<SeRecord, Reason> {
+    match store.get(&se_object_name(se))? {
         None => Err(Reason::UnknownSe),
         Some(bytes) => {
             let record: SeRecord = decode(Zeroizing::new(bytes))?;
             // A record stored under another name is tampering, not an SE.
-            if record.name.as_str() != se {
+            if record.name != *se {
                 return Err(Reason::StorageCorrupt);
             }
             Ok(record)
@@ -141,21 +133,18 @@ pub fn load_se(store: &mut impl Store, se: &str) -> Result<SeRecord, Reason> {
 
 pub fn save_se(store: &mut impl Store, record: &SeRecord) -> Result<(), Reason> {
     let bytes = encode(record)?;
-    store
-        .put(&se_object_name(&record.name), &bytes)
-        .map_err(store_error)
+    Ok(store.put(&se_object_name(&record.name), &bytes)?)
 }
 
-pub fn delete_se(store: &mut impl Store, se: &str) -> Result<(), Reason> {
-    store.delete(&se_object_name(se)).map_err(store_error)
+pub fn delete_se(store: &mut impl Store, se: &Name) -> Result<(), Reason> {
+    Ok(store.delete(&se_object_name(se))?)
 }
 
 /// Names of the SEs in the store (read from object names: a corrupt SE
 /// record is still listed, and reported when used).
 pub fn se_names(store: &mut impl Store) -> Result<Vec<String>, Reason> {
     let mut names: Vec<String> = store
-        .list()
-        .map_err(store_error)?
+        .list()?
         .into_iter()
         .filter_map(|n| n.strip_prefix(SE_PREFIX).map(String::from))
         .collect();

@@ -69,7 +69,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     say("operator generates the CSE's identity key inside and grants the CSE sign");
-    let public = node.generate_key_pair(&operator, "operator", "cse-id", 22)?;
+    let public = node.generate_key_pair(&operator, "operator", "cse-id", seam_tests::suid(22))?;
     node.grant(
         &operator,
         "operator",
@@ -77,7 +77,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         AclEntry {
             grantee: CSE.id(),
             ops: Ops::SIGN,
-            suid: 22,
+            suid: Some(seam_tests::suid(22)),
         },
     )?;
     println!("public key {}…", hex(&public.0[..9]));
@@ -87,7 +87,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         &provider,
         "provider",
         "e2e-key",
-        13,
+        seam_tests::suid(13),
         ObjectKind::Secret,
         &[0x5e; 16],
     )?;
@@ -98,7 +98,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         AclEntry {
             grantee: OTHER_CSE.id(),
             ops: Ops::MAC,
-            suid: 13,
+            suid: Some(seam_tests::suid(13)),
         },
     )?;
 
@@ -108,7 +108,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let id_key = KeyRef {
         se: "operator".try_into()?,
         key: "cse-id".try_into()?,
-        suid: 22,
+        suid: seam_tests::suid(22),
     };
     let sig = cse.sign(&id_key, message)?;
     let ok = seam::signer::verify_with(&public, message, &sig);
@@ -121,7 +121,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let psk = KeyRef {
         se: "provider".try_into()?,
         key: "e2e-key".try_into()?,
-        suid: 13,
+        suid: seam_tests::suid(13),
     };
     match cse.mac(&psk, b"x") {
         Err(e) if e.status() == 4103 => println!("refused: {e}"),

@@ -18,19 +18,20 @@
 use alloc::vec;
 use alloc::vec::Vec;
 use seam_proto::handshake::{
-    Derivation, Derive, KM_LABEL, KPSA_LABEL, SESSION_ESPRIM_LABEL, USAGE_CONSTRAINED_LABEL,
+    Derivation, Derive, KM_LABEL, KM_SUID, KPSA_LABEL, KPSA_SUID, SESSION_ESPRIM_LABEL,
+    USAGE_CONSTRAINED_LABEL,
 };
 use seam_proto::{
-    AclEntry, Name, ObjectInfo, ObjectKind, Ops, Reason, Reply, Status, MAX_OBJECTS_PER_SE,
+    Name, ObjectInfo, ObjectKind, Ops, Reason, Reply, Status, Suid, MAX_OBJECTS_PER_SE,
 };
 use zeroize::Zeroizing;
 
+use crate::access::{self, Identified};
 use crate::crypto::kdf::{hkdf_expand, hkdf_extract};
 use crate::crypto::mac::hmac_sha256;
 use crate::functions::with_key;
 use crate::records::{self, StoredObject};
 use crate::store::Store;
-use crate::{access, validate, Caller};
 
 fn identifier(id: &str) -> Result<&[u8], Reason> {
     if !id.is_empty() && id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
@@ -40,48 +41,37 @@ fn identifier(id: &str) -> Result<&[u8], Reason> {
     }
 }
 
-fn needs_use(source_suid: u8, digit: u8) -> Result<(), Reason> {
-    if source_suid % 10 == digit {
-        Ok(())
-    } else {
-        Err(Reason::SuidForbidsOperation)
-    }
-}
-
 /// `Op::Derive`.
 pub fn derive(
     store: &mut impl Store,
-    caller: &Caller,
+    who: Identified,
     d: &Derive,
 ) -> Result<(Status, Reply), Reason> {
-    access::identity(caller)?;
-    validate::name(&d.object)?;
-    let (secret, source_suid) = with_key(
+    // `with_key` found a key whose SUID is the request's: the source's SUID.
+    let source_suid = d.source.suid;
+    let secret = with_key(
         store,
-        caller,
+        who,
         &d.source,
         Ops::DERIVE,
         ObjectKind::Secret,
-        |o| Ok((Zeroizing::new(o.secret.clone()), o.suid)),
+        |o| Ok(Zeroizing::new(o.secret.clone())),
     )?;
-    let (output, suid): (Zeroizing<Vec<u8>>, u8) = match &d.rule {
+    let (output, suid): (Zeroizing<Vec<u8>>, Suid) = match &d.rule {
         Derivation::Km { maf_id } => {
-            needs_use(source_suid, 0)?;
+            access::check_derivation_source(source_suid, 0)?;
             let mac = hmac_sha256(&secret, &[KM_LABEL.as_bytes(), identifier(maf_id)?]);
-            (Zeroizing::new(mac.to_vec()), 21)
+            (Zeroizing::new(mac.to_vec()), KM_SUID)
         }
         Derivation::Kpsa { enrolee_id } => {
-            needs_use(source_suid, 0)?;
+            access::check_derivation_source(source_suid, 0)?;
             let mac = hmac_sha256(&secret, &[KPSA_LABEL.as_bytes(), identifier(enrolee_id)?]);
-            (Zeroizing::new(mac.to_vec()), 22)
+            (Zeroizing::new(mac.to_vec()), KPSA_SUID)
         }
         Derivation::UsageConstrained { suid, target_id } => {
-            needs_use(source_suid, 0)?;
-            validate::suid(*suid)?;
-            if suid / 10 != 2 {
-                return Err(Reason::InvalidSuid);
-            }
-            let digits = [b'0' + suid / 10, b'0' + suid % 10];
+            access::check_derivation_source(source_suid, 0)?;
+            access::check_usage_constrained(*suid)?;
+            let digits = [b'0' + suid.credential_type(), b'0' + suid.use_digit()];
             let mac = hmac_sha256(
                 &secret,
                 &[
@@ -93,7 +83,7 @@ pub fn derive(
             (Zeroizing::new(mac.to_vec()), *suid)
         }
         Derivation::E2e { key, salt, len } => {
-            needs_use(source_suid, 2)?;
+            access::check_derivation_source(source_suid, 2)?;
             let len = usize::from(*len);
             if !crate::admin::SECRET_LEN.contains(&len) {
                 return Err(Reason::InvalidParameter);
@@ -101,15 +91,18 @@ pub fn derive(
             // Ke2e_master = HKDF-Extract(salt, Kpsa); the key = HKDF-Expand.
             let master = hkdf_extract(salt, &secret);
             let mut out = Zeroizing::new(vec![0u8; len]);
+            // Bounded by SECRET_LEN above, far below HKDF's limit: a failure is ours.
             hkdf_expand(master.as_ref(), key.info().as_bytes(), &mut out)
                 .map_err(|_| Reason::Internal)?;
-            (out, (source_suid / 10) * 10 + key.use_digit())
+            // Use digits 3..=5 with any credential type are SUIDs.
+            let suid = Suid::from_digits(source_suid.credential_type(), key.use_digit())?;
+            (out, suid)
         }
         Derivation::SessionEsPrim {
             receiver_rand,
             originator_rand,
         } => {
-            needs_use(source_suid, 3)?;
+            access::check_derivation_source(source_suid, 3)?;
             if receiver_rand.is_empty() || originator_rand.is_empty() {
                 return Err(Reason::InvalidParameter);
             }
@@ -124,7 +117,7 @@ pub fn derive(
             (Zeroizing::new(mac.to_vec()), source_suid)
         }
     };
-    let info = store_key(store, caller, &d.source.se, &d.object, suid, &output)?;
+    let info = store_key(store, who, &d.source.se, &d.object, suid, &output)?;
     Ok((Status::Created, Reply::Derived(info)))
 }
 
@@ -132,15 +125,12 @@ pub fn derive(
 /// and usable by it for what `suid` allows.
 pub(crate) fn store_key(
     store: &mut impl Store,
-    caller: &Caller,
-    se: &str,
+    who: Identified,
+    se: &Name,
     object: &Name,
-    suid: u8,
+    suid: Suid,
     secret: &[u8],
 ) -> Result<ObjectInfo, Reason> {
-    let who = access::identity(caller)?;
-    validate::name(object)?;
-    validate::suid(suid)?;
     let mut record = records::load_se(store, se)?;
     if record.object(object).is_some() {
         return Err(Reason::AlreadyExists);
@@ -151,23 +141,19 @@ pub(crate) fn store_key(
     let stored = StoredObject {
         name: object.clone(),
         kind: ObjectKind::Secret,
-        suid,
+        suid: Some(suid),
         secret: secret.to_vec(),
         public_key: None,
-        creator: Some(who),
-        acl: vec![AclEntry {
-            grantee: who,
-            ops: access::ops_allowed_by_suid(suid),
-            suid,
-        }],
+        creator: Some(who.id()),
+        acl: vec![access::creator_grant(who, suid)],
     };
     let info = ObjectInfo {
         name: stored.name.clone(),
         kind: stored.kind,
-        suid,
+        suid: Some(suid),
         size: secret.len() as u16,
         public_key: None,
-        creator: Some(who),
+        creator: Some(who.id()),
     };
     record.objects.push(stored);
     records::save_se(store, &record)?;

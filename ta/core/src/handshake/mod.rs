@@ -33,20 +33,21 @@ use seam_proto::handshake::{
     HandshakeOp, HandshakeReply, Role, SessionId, Step, StepReply, HANDSHAKE_LIFETIME,
     MAX_HANDSHAKES, MAX_HANDSHAKES_PER_CALLER, MAX_SESSION_STEPS, MAX_STEPS,
 };
-use seam_proto::{ClientId, KeyRef, Name, ObjectKind, Ops, Reason, Reply};
+use seam_proto::{ClientId, KeyRef, Name, ObjectKind, Ops, Reason, Reply, Suid};
 use zeroize::Zeroizing;
 
+use crate::access::{self, Identified};
 use crate::crypto::{self, Rng};
 use crate::functions::with_key;
 use crate::store::Store;
-use crate::{access, Caller};
+use crate::Caller;
 
 /// The credential a session is bound to: where its oneM2M exporter keys go
 /// and which of them it may produce.
 #[derive(Clone)]
 pub(crate) struct Credential {
     pub se: Name,
-    pub suid: u8,
+    pub suid: Suid,
 }
 
 /// The protocol a session runs, fixed by its first versioned step.
@@ -73,7 +74,7 @@ pub(crate) struct Session {
 /// What a step may need besides its session.
 pub(crate) struct Context<'a, S: Store> {
     pub store: &'a mut S,
-    pub caller: &'a Caller,
+    pub who: Identified,
 }
 
 /// The in-progress handshakes of one Secure Environment.
@@ -122,10 +123,11 @@ impl Handshakes {
             .retain(|s| tick.wrapping_sub(s.opened_at) < HANDSHAKE_LIFETIME);
     }
 
-    /// Wipes every session of `caller`.
+    /// Wipes every session of `caller` (a PUBLIC login holds none).
     pub fn close_all(&mut self, caller: &Caller) {
-        if let Caller::Client(who) = caller {
-            self.sessions.retain(|s| s.owner != *who);
+        if let Ok(who) = access::identify(caller) {
+            self.sessions
+                .retain(|s| !access::owns_session(s.owner, who));
         }
     }
 
@@ -133,11 +135,10 @@ impl Handshakes {
         &mut self,
         store: &mut S,
         rng: &mut dyn Rng,
-        caller: &Caller,
+        who: Identified,
         op: &HandshakeOp,
     ) -> Result<Reply, Reason> {
-        let who = access::identity(caller)?;
-        let mut cx = Context { store, caller };
+        let mut cx = Context { store, who };
         match op {
             HandshakeOp::Open {
                 role,
@@ -163,7 +164,7 @@ impl Handshakes {
                 self.purge_expired();
                 let before = self.sessions.len();
                 self.sessions
-                    .retain(|s| !(s.id == *session && s.owner == who));
+                    .retain(|s| !(s.id == *session && access::owns_session(s.owner, who)));
                 if self.sessions.len() == before {
                     Err(Reason::UnknownHandshake)
                 } else {
@@ -178,7 +179,7 @@ impl Handshakes {
         &mut self,
         cx: &mut Context<'_, S>,
         rng: &mut dyn Rng,
-        who: ClientId,
+        who: Identified,
         role: Role,
         psk: Option<&KeyRef>,
         ecdhe: bool,
@@ -195,7 +196,7 @@ impl Handshakes {
         let psk_secret = match psk {
             Some(key) => Some(with_key(
                 cx.store,
-                cx.caller,
+                cx.who,
                 key,
                 Ops::HANDSHAKE,
                 ObjectKind::Secret,
@@ -206,7 +207,7 @@ impl Handshakes {
         let sign_key = match sign {
             Some(key) => Some(with_key(
                 cx.store,
-                cx.caller,
+                cx.who,
                 key,
                 Ops::HANDSHAKE,
                 ObjectKind::EcP256,
@@ -226,7 +227,8 @@ impl Handshakes {
             suid: k.suid,
         });
         let (ephemeral, ephemeral_public) = if ecdhe {
-            let private = crypto::sign::generate(rng).map_err(|_| Reason::RngFailure)?;
+            let private = crypto::sign::generate(rng)?;
+            // A key we just generated that has no public key is our fault.
             let public = crypto::sign::public_key(&private).map_err(|_| Reason::Internal)?;
             (Some(private), Some(public))
         } else {
@@ -235,7 +237,7 @@ impl Handshakes {
 
         self.purge_expired();
         let mine: Vec<usize> = (0..self.sessions.len())
-            .filter(|i| self.sessions[*i].owner == who)
+            .filter(|i| access::owns_session(self.sessions[*i].owner, who))
             .collect();
         if mine.len() >= MAX_HANDSHAKES_PER_CALLER {
             // Sessions are kept in opening order: the first is the oldest.
@@ -247,7 +249,7 @@ impl Handshakes {
         self.next_id = self.next_id.wrapping_add(1).max(1);
         self.sessions.push(Session {
             id,
-            owner: who,
+            owner: who.id(),
             opened_at: self.tick,
             steps_run: 0,
             role,
@@ -273,14 +275,14 @@ impl Handshakes {
     fn steps<S: Store>(
         &mut self,
         cx: &mut Context<'_, S>,
-        who: ClientId,
+        who: Identified,
         id: SessionId,
         steps: &[Step],
     ) -> Result<heapless::Vec<StepReply, MAX_STEPS>, Reason> {
         let index = self
             .sessions
             .iter()
-            .position(|s| s.id == id && s.owner == who)
+            .position(|s| s.id == id && access::owns_session(s.owner, who))
             .ok_or(Reason::UnknownHandshake)?;
         let expired = self.expired(&self.sessions[index]);
         let session = &mut self.sessions[index];
@@ -336,10 +338,9 @@ fn run<S: Store>(
         | Tls13KeyUpdate { .. }
         | Tls13Export { .. } => tls13::run(session, step),
         ExportKey { label, object } => {
-            let credential = session.credential.clone().ok_or(Reason::LabelNotAllowed)?;
-            if credential.suid % 10 != label.credential_use() {
-                return Err(Reason::LabelNotAllowed);
-            }
+            let credential = session.credential.clone();
+            access::check_export(credential.as_ref().map(|c| c.suid), *label)?;
+            let credential = credential.ok_or(Reason::LabelNotAllowed)?;
             let output = match &mut session.version {
                 Version::Tls12(state) => state.export_onem2m(label.label().as_bytes())?,
                 Version::Tls13(state) => state.export_onem2m(label.label().as_bytes())?,
@@ -351,7 +352,7 @@ fn run<S: Store>(
             relative_id.copy_from_slice(&output[..16]);
             let info = derive::store_key(
                 cx.store,
-                cx.caller,
+                cx.who,
                 &credential.se,
                 object,
                 label.key_suid(),

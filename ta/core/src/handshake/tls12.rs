@@ -87,7 +87,7 @@ fn message(
     let len: usize = body.iter().map(|b| b.len()).sum();
     let len24 = [(len >> 16) as u8, (len >> 8) as u8, len as u8];
     let mut out = heapless::Vec::new();
-    let mut put = |b: &[u8]| out.extend_from_slice(b).map_err(|_| Reason::Internal);
+    let mut put = |b: &[u8]| out.extend_from_slice(b);
     put(&[kind])?;
     put(&len24)?;
     if let Some(seq) = dtls_seq {
@@ -164,8 +164,7 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
                 }
                 (None, Some(peer)) => {
                     let private = ephemeral.as_ref().ok_or(Reason::StepOutOfOrder)?;
-                    let shared =
-                        kx::ecdh(private, peer.as_bytes()).map_err(|_| Reason::InvalidPublicKey)?;
+                    let shared = kx::ecdh(private, peer.as_bytes())?;
                     Zeroizing::new(shared.to_vec())
                 }
                 _ => return Err(Reason::InvalidParameter),
@@ -217,7 +216,7 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
                 &mut block[..len],
             );
             state.key_block_done = true;
-            let out = heapless::Vec::from_slice(&block[..len]).map_err(|_| Reason::Internal)?;
+            let out = heapless::Vec::from_slice(&block[..len])?;
             Ok(StepReply::KeyBlock(out))
         }
         Step::Tls12Finished {
@@ -239,9 +238,7 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
                         Err(Reason::FinishedMismatch)
                     }
                 }
-                None => Ok(StepReply::VerifyData(
-                    heapless::Vec::from_slice(&vd[..]).map_err(|_| Reason::Internal)?,
-                )),
+                None => Ok(StepReply::VerifyData(heapless::Vec::from_slice(&vd[..])?)),
             }
         }
         Step::Tls12ClientFlight {
@@ -313,7 +310,7 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
             }
             let (c, s) = state.randoms.ok_or(Reason::StepOutOfOrder)?;
             let mut out = heapless::Vec::<u8, MAX_EXPORT>::new();
-            out.resize(len, 0).map_err(|_| Reason::Internal)?;
+            out.resize(len, 0)?;
             match context {
                 None => tls12_prf_sha256(state.master()?, label, &[&c, &s], &mut out),
                 Some(ctx) => tls12_prf_sha256(

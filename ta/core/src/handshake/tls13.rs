@@ -89,7 +89,7 @@ pub(crate) mod schedule {
         let mut iv = [0u8; 12];
         tls13_expand_label(secret, b"iv", &[], &mut iv).map_err(crypto_err)?;
         Ok(TrafficKey {
-            key: heapless::Vec::from_slice(key).map_err(|_| Reason::Internal)?,
+            key: heapless::Vec::from_slice(key)?,
             iv,
         })
     }
@@ -157,9 +157,9 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
             let binder_key = derive(&state.early, b"ext binder", &empty_hash())?;
             let binder = finished(&binder_key, transcript.as_bytes())?;
             state.binder_done = true;
-            Ok(StepReply::VerifyData(
-                heapless::Vec::from_slice(&binder[..]).map_err(|_| Reason::Internal)?,
-            ))
+            Ok(StepReply::VerifyData(heapless::Vec::from_slice(
+                &binder[..],
+            )?))
         }
         Step::Tls13Handshake {
             peer_public,
@@ -170,9 +170,7 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
                 return Err(Reason::StepOutOfOrder);
             }
             let shared: Secret = match (ephemeral.as_ref(), peer_public) {
-                (Some(private), Some(peer)) => {
-                    kx::ecdh(private, peer.as_bytes()).map_err(|_| Reason::InvalidPublicKey)?
-                }
+                (Some(private), Some(peer)) => kx::ecdh(private, peer.as_bytes())?,
                 (None, None) => Zeroizing::new([0u8; 32]),
                 _ => return Err(Reason::InvalidParameter),
             };
@@ -235,9 +233,7 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
                         Err(Reason::FinishedMismatch)
                     }
                 }
-                None => Ok(StepReply::VerifyData(
-                    heapless::Vec::from_slice(&vd[..]).map_err(|_| Reason::Internal)?,
-                )),
+                None => Ok(StepReply::VerifyData(heapless::Vec::from_slice(&vd[..])?)),
             }
         }
         Step::Tls13Application {
@@ -289,7 +285,7 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
             }
             let app = state.app.as_ref().ok_or(Reason::StepOutOfOrder)?;
             let mut out = heapless::Vec::<u8, MAX_EXPORT>::new();
-            out.resize(len, 0).map_err(|_| Reason::Internal)?;
+            out.resize(len, 0)?;
             export(&app.exporter, label, context_hash.as_bytes(), &mut out)?;
             Ok(StepReply::Exported(out))
         }
