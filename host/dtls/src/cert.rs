@@ -3,7 +3,9 @@
 //! verified with `p256`), raw public keys (RFC 7250), and pinned keys. Only
 //! public data is handled here.
 
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
+
+use crate::time::UnixTime;
 
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use p256::ecdsa::signature::Verifier;
@@ -205,7 +207,7 @@ pub fn verify_chain(
     chain: &[Vec<u8>],
     trust: &PeerTrust,
     host: Option<&str>,
-    now: SystemTime,
+    now: Option<UnixTime>,
 ) -> Result<Vec<u8>, Refusal> {
     let leaf_der = chain.first().ok_or(bad(
         AlertDescription::HANDSHAKE_FAILURE,
@@ -241,6 +243,11 @@ pub fn verify_chain(
                 .iter()
                 .map(|d| parse(d))
                 .collect::<Result<Vec<_>, _>>()?;
+            let now = now.ok_or(bad(
+                AlertDescription::INTERNAL_ERROR,
+                "no time provider to check certificate validity against",
+            ))?;
+            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs());
             check_validity(&leaf, now)?;
             if let Some(h) = host {
                 if !names_host(&leaf, h) {

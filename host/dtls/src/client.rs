@@ -2,7 +2,7 @@
 //! (again with the cookie after a HelloVerifyRequest), the server's flight,
 //! our ClientKeyExchange flight, and the server's Finished.
 
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use sha2::{Digest as _, Sha256};
 
@@ -281,7 +281,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                     chain,
                     &self.config.peer_trust,
                     host.as_deref(),
-                    SystemTime::now(),
+                    self.config.now(),
                 )
             }
             Certificate::RawPublicKey(spki) => {

@@ -37,12 +37,15 @@ pub mod record;
 pub mod retransmit;
 pub mod secrets;
 mod server;
+pub mod time;
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use connection::{Connection, ConnectionInfo, OsRandom, RandomSource};
 pub use secrets::HandshakeSecrets;
+pub use time::{FixedTime, SystemClock, TimeProvider, UnixTime};
 
 /// The four cipher suites oneM2M mandates (TS-0003 §10.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -159,8 +162,9 @@ pub enum PeerTrust {
     #[default]
     Unauthenticated,
     /// An X.509 chain (P-256, ECDSA-SHA256) that ends at one of these CA
-    /// certificates (DER). The leaf's validity period is checked against the
-    /// system clock, and, for a server, its name against the SNI we sent.
+    /// certificates (DER). Validity periods are checked against the
+    /// [`Config::time`] provider, and, for a server, its name against the SNI
+    /// we sent.
     CaCertificates(Vec<Vec<u8>>),
     /// A pinned P-256 public key (65-byte SEC 1): the peer's X.509 leaf or
     /// raw public key (RFC 7250) must carry exactly this key.
@@ -230,6 +234,9 @@ pub struct Config {
     /// DTLS server: answer a ClientHello without a valid cookie with a
     /// HelloVerifyRequest (RFC 6347 §4.2.1).
     pub cookie_exchange: bool,
+    /// The wall clock for certificate validity ([`SystemClock`] in
+    /// production). Without one, checking a certificate chain is refused.
+    pub time: Option<Arc<dyn TimeProvider>>,
 }
 
 impl Config {
@@ -247,7 +254,19 @@ impl Config {
             mtu: 1200,
             retransmit: RetransmitPolicy::default(),
             cookie_exchange: true,
+            time: None,
         }
+    }
+
+    /// Sets the wall clock for certificate validity.
+    pub fn with_time(mut self, time: Arc<dyn TimeProvider>) -> Config {
+        self.time = Some(time);
+        self
+    }
+
+    /// Now, from the time provider.
+    pub(crate) fn now(&self) -> Option<UnixTime> {
+        self.time.as_ref().and_then(|t| t.current_time())
     }
 }
 

@@ -2,7 +2,7 @@
 //! exchange, suite and extension negotiation, our flight, the client's
 //! key exchange flight, and the Finished exchange.
 
-use std::time::{Instant, SystemTime};
+use std::time::Instant;
 
 use hmac::{Hmac, Mac};
 use sha2::{Digest as _, Sha256};
@@ -357,7 +357,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         let checked = match &c {
             Certificate::X509(chain) => {
                 self.hs.peer_certificates = chain.clone();
-                cert::verify_chain(chain, &self.config.peer_trust, None, SystemTime::now())
+                cert::verify_chain(chain, &self.config.peer_trust, None, self.config.now())
             }
             Certificate::RawPublicKey(spki) => {
                 cert::verify_raw_public_key(spki, &self.config.peer_trust)

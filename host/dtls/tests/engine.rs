@@ -100,6 +100,14 @@ fn ta() -> &'static MemoryTa {
     })
 }
 
+/// 2030-01-01T00:00:00Z: inside every fixture's validity, whatever the day
+/// the tests run.
+const FIXED_NOW: u64 = 1_893_456_000;
+
+fn fixed_time() -> std::sync::Arc<dyn TimeProvider> {
+    std::sync::Arc::new(FixedTime::at_unix(FIXED_NOW))
+}
+
 struct Setup {
     client: Config,
     server: Config,
@@ -109,13 +117,13 @@ struct Setup {
 
 fn setup(variant: Variant, suite: Suite) -> Setup {
     let f = fixtures();
-    let mut client = Config::new(variant, vec![suite]);
+    let mut client = Config::new(variant, vec![suite]).with_time(fixed_time());
     client.server_names = vec!["server.seam.test".into()];
     client.psk_identity = Some(IDENTITY.to_vec());
     client.peer_trust = PeerTrust::CaCertificates(vec![f.ca.clone()]);
     client.certificate = OwnCertificate::X509(f.client_chain.clone());
     client.retransmit.max_retransmissions = 12;
-    let mut server = Config::new(variant, Suite::ALL.to_vec());
+    let mut server = Config::new(variant, Suite::ALL.to_vec()).with_time(fixed_time());
     server.certificate = OwnCertificate::X509(f.server_chain.clone());
     server.peer_trust = PeerTrust::CaCertificates(vec![f.ca]);
     server.retransmit.max_retransmissions = 12;

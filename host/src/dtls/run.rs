@@ -4,13 +4,15 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, ToSocketAddrs, UdpSocket};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use seam_proto::{KeyRef, ObjectKind};
 
 use seam_dtls::io::{copy_session, drive_handshake, Link, TcpLink, UdpLink};
 use seam_dtls::{
-    Config, Connection, ConnectionInfo, DtlsError, OwnCertificate, PeerTrust, Step, Suite, Variant,
+    Config, Connection, ConnectionInfo, DtlsError, OwnCertificate, PeerTrust, Step, Suite,
+    SystemClock, Variant,
 };
 
 use super::ta_secrets::{SeamSecrets, TaCredentials};
@@ -264,7 +266,8 @@ pub fn run_client(
     output: &mut dyn Write,
 ) -> Result<ConnectionInfo, DtlsError> {
     let peer = resolve(&opts.address)?;
-    let mut config = Config::new(opts.variant, opts.suites.clone());
+    let mut config =
+        Config::new(opts.variant, opts.suites.clone()).with_time(Arc::new(SystemClock));
     if config.suites.is_empty() {
         config.suites = default_suites(opts.variant, &opts.credential, false);
     }
@@ -316,7 +319,8 @@ pub fn run_server(
     on_listening: &mut dyn FnMut(SocketAddr),
 ) -> Result<ConnectionInfo, DtlsError> {
     let bind = resolve(&opts.address)?;
-    let mut config = Config::new(opts.variant, opts.suites.clone());
+    let mut config =
+        Config::new(opts.variant, opts.suites.clone()).with_time(Arc::new(SystemClock));
     if config.suites.is_empty() {
         config.suites = default_suites(opts.variant, &opts.credential, true);
     }
