@@ -1,9 +1,18 @@
 //! Peer authentication for the ECDHE_ECDSA suites: X.509 P-256 chains
-//! checked against given CA certificates (parsed with `x509-cert`, signatures
-//! verified with `p256`), raw public keys (RFC 7250), and pinned keys. Only
+//! validated by rustls-webpki against given CA certificates (path building,
+//! validity, name constraints, extended key usage, critical extensions; our
+//! p256 glue verifies the signatures), plus what webpki leaves to its caller:
+//! keyUsage, the anchor's own validity and oneM2M's URI subjectAltNames.
+//! Raw public keys (RFC 7250) and pinned keys match the exact key. Only
 //! public data is handled here.
 
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
+
+use rustls_pki_types::{
+    alg_id, AlgorithmIdentifier, CertificateDer, DnsName, InvalidSignature, ServerName,
+    SignatureVerificationAlgorithm,
+};
+use webpki::{EndEntityCert, KeyUsage};
 
 use crate::time::UnixTime;
 
@@ -12,17 +21,16 @@ use p256::ecdsa::signature::Verifier;
 use p256::ecdsa::{Signature, VerifyingKey};
 use x509_cert::der::{Decode, Encode};
 use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::ext::pkix::{BasicConstraints, SubjectAltName};
+use x509_cert::ext::pkix::SubjectAltName;
 use x509_cert::spki::SubjectPublicKeyInfoOwned;
 use x509_cert::Certificate;
 
-use super::{AlertDescription, PeerTrust};
+use super::{AlertDescription, PeerTrust, Role};
 
 const ID_EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 const SECP256R1: &str = "1.2.840.10045.3.1.7";
-const ECDSA_WITH_SHA256: &str = "1.2.840.10045.4.3.2";
 const SUBJECT_ALT_NAME: &str = "2.5.29.17";
-const BASIC_CONSTRAINTS: &str = "2.5.29.19";
+const KEY_USAGE: &str = "2.5.29.15";
 /// Longest chain we walk (leaf, intermediates).
 const MAX_DEPTH: usize = 8;
 
@@ -95,20 +103,6 @@ pub fn leaf_public_key(der: &[u8]) -> Result<Vec<u8>, Refusal> {
     spki_public_key(&cert.tbs_certificate.subject_public_key_info)
 }
 
-/// Whether `issuer`'s key signed `cert` (ECDSA-SHA256).
-fn signed_by(cert: &Certificate, issuer_key: &[u8]) -> bool {
-    if cert.signature_algorithm.oid.to_string() != ECDSA_WITH_SHA256 {
-        return false;
-    }
-    let Ok(tbs) = cert.tbs_certificate.to_der() else {
-        return false;
-    };
-    let Some(sig) = cert.signature.as_bytes() else {
-        return false;
-    };
-    verify_ecdsa_sha256(issuer_key, &tbs, sig)
-}
-
 /// Verifies a DER ECDSA-SHA256 signature over `message` with a SEC 1 key.
 pub fn verify_ecdsa_sha256(public: &[u8], message: &[u8], der_sig: &[u8]) -> bool {
     let (Ok(key), Ok(sig)) = (
@@ -131,92 +125,169 @@ pub fn verify_ecdsa_digest(public: &[u8], digest: &[u8; 32], der_sig: &[u8]) -> 
     key.verify_prehash(digest, &sig).is_ok()
 }
 
-fn check_validity(cert: &Certificate, now: SystemTime) -> Result<(), Refusal> {
-    let v = &cert.tbs_certificate.validity;
-    let at = |t: &x509_cert::time::Time| SystemTime::UNIX_EPOCH + t.to_unix_duration();
-    if now < at(&v.not_before) || now > at(&v.not_after) {
+/// ECDSA P-256 with SHA-256 for rustls-webpki, verified by `p256`: the only
+/// certificate signature the oneM2M suites use, and no ring or aws-lc.
+#[derive(Debug)]
+struct EcdsaP256Sha256;
+
+impl SignatureVerificationAlgorithm for EcdsaP256Sha256 {
+    fn verify_signature(
+        &self,
+        public_key: &[u8],
+        message: &[u8],
+        signature: &[u8],
+    ) -> Result<(), InvalidSignature> {
+        if verify_ecdsa_sha256(public_key, message, signature) {
+            Ok(())
+        } else {
+            Err(InvalidSignature)
+        }
+    }
+
+    fn public_key_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_P256
+    }
+
+    fn signature_alg_id(&self) -> AlgorithmIdentifier {
+        alg_id::ECDSA_SHA256
+    }
+}
+
+static SIGNATURE_ALGORITHMS: &[&dyn SignatureVerificationAlgorithm] = &[&EcdsaP256Sha256];
+
+/// The alert for a path webpki refused (the mapping rustls uses).
+fn refused(e: webpki::Error) -> Refusal {
+    use webpki::Error as E;
+    let alert = match &e {
+        E::CertExpired { .. } | E::CertNotValidYet { .. } => AlertDescription::CERTIFICATE_EXPIRED,
+        E::UnknownIssuer => AlertDescription::UNKNOWN_CA,
+        E::RequiredEkuNotFoundContext(_) => AlertDescription::UNSUPPORTED_CERTIFICATE,
+        E::InvalidSignatureForPublicKey => AlertDescription::DECRYPT_ERROR,
+        E::UnsupportedSignatureAlgorithmContext(_)
+        | E::UnsupportedSignatureAlgorithmForPublicKeyContext(_) => {
+            AlertDescription::UNSUPPORTED_CERTIFICATE
+        }
+        _ => AlertDescription::BAD_CERTIFICATE,
+    };
+    let why = match &e {
+        E::CertExpired { .. } | E::CertNotValidYet { .. } => {
+            "a certificate is outside its validity period".to_string()
+        }
+        E::UnknownIssuer => "the certificate chain does not lead to a trusted CA".to_string(),
+        E::RequiredEkuNotFoundContext(_) => {
+            "the certificate's extended key usage does not allow this role".to_string()
+        }
+        E::NameConstraintViolation => "the certificate violates a CA's name constraints".into(),
+        E::UnsupportedCriticalExtension => {
+            "a certificate has a critical extension we do not understand".to_string()
+        }
+        other => format!("the certificate path is refused: {other}"),
+    };
+    bad(alert, why)
+}
+
+/// keyUsage bits (RFC 5280 §4.2.1.3), counted from the first bit.
+const KU_DIGITAL_SIGNATURE: usize = 0;
+const KU_KEY_CERT_SIGN: usize = 5;
+
+/// Whether `cert`'s keyUsage, if it has one, asserts bit `bit`. webpki
+/// leaves keyUsage to the caller.
+fn key_usage_allows(der: &[u8], bit: usize) -> Result<bool, Refusal> {
+    let cert = parse(der)?;
+    let Some(ext) = cert
+        .tbs_certificate
+        .extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id.to_string() == KEY_USAGE)
+    else {
+        return Ok(true);
+    };
+    let bits = x509_cert::der::asn1::BitString::from_der(ext.extn_value.as_bytes())
+        .map_err(|_| bad(AlertDescription::BAD_CERTIFICATE, "keyUsage does not parse"))?;
+    Ok(bits.bits().nth(bit).unwrap_or(false))
+}
+
+/// Whether a CA certificate (a trust anchor) is inside its validity period;
+/// webpki checks every certificate of the path but the anchor.
+fn anchor_valid(der: &[u8], now: UnixTime) -> Result<(), Refusal> {
+    let v = parse(der)?.tbs_certificate.validity;
+    let now = Duration::from_secs(now.as_secs());
+    if now < v.not_before.to_unix_duration() || now > v.not_after.to_unix_duration() {
         return Err(bad(
             AlertDescription::CERTIFICATE_EXPIRED,
-            "a certificate is outside its validity period",
+            "the trusted CA certificate is outside its validity period",
         ));
     }
     Ok(())
 }
 
-fn is_ca(cert: &Certificate) -> bool {
-    cert.tbs_certificate
-        .extensions
-        .iter()
-        .flatten()
-        .filter(|e| e.extn_id.to_string() == BASIC_CONSTRAINTS)
-        .any(|e| {
-            BasicConstraints::from_der(e.extn_value.as_bytes())
-                .map(|b| b.ca)
-                .unwrap_or(false)
-        })
-}
-
-/// Whether the leaf names `host` (a subjectAltName dNSName, exact or a
-/// left-most `*.` wildcard; or, without SANs, the subject common name).
-fn names_host(cert: &Certificate, host: &str) -> bool {
-    let matches = |pattern: &str| {
-        let p = pattern.to_ascii_lowercase();
-        let h = host.to_ascii_lowercase();
-        if let Some(rest) = p.strip_prefix("*.") {
-            h.split_once('.').is_some_and(|(_, tail)| tail == rest)
-        } else {
-            p == h
-        }
+/// Whether the leaf names `expected`: a DNS name or an IP address through
+/// webpki (subjectAltName only, no common-name fallback); anything else (a
+/// oneM2M CSE-ID) must equal one of its URI subjectAltNames exactly.
+fn check_name(leaf_der: &[u8], leaf: &EndEntityCert<'_>, expected: &str) -> Result<(), Refusal> {
+    let wrong = || {
+        bad(
+            AlertDescription::BAD_CERTIFICATE,
+            format!("the certificate does not name {expected}"),
+        )
     };
-    let mut had_san = false;
+    if let Ok(ip) = expected.parse::<std::net::IpAddr>() {
+        let name = ServerName::IpAddress(ip.into());
+        return leaf
+            .verify_is_valid_for_subject_name(&name)
+            .map_err(|_| wrong());
+    }
+    if let Ok(dns) = DnsName::try_from(expected) {
+        let name = ServerName::DnsName(dns);
+        return leaf
+            .verify_is_valid_for_subject_name(&name)
+            .map_err(|_| wrong());
+    }
+    let cert = parse(leaf_der)?;
     for e in cert.tbs_certificate.extensions.iter().flatten() {
         if e.extn_id.to_string() != SUBJECT_ALT_NAME {
             continue;
         }
-        had_san = true;
-        if let Ok(san) = SubjectAltName::from_der(e.extn_value.as_bytes()) {
-            for n in san.0 {
-                match n {
-                    GeneralName::DnsName(d) if matches(d.as_str()) => return true,
-                    GeneralName::UniformResourceIdentifier(u) if matches(u.as_str()) => {
-                        return true
-                    }
-                    _ => {}
-                }
-            }
+        let san = SubjectAltName::from_der(e.extn_value.as_bytes()).map_err(|_| {
+            bad(
+                AlertDescription::BAD_CERTIFICATE,
+                "subjectAltName does not parse",
+            )
+        })?;
+        let named = san.0.iter().any(
+            |n| matches!(n, GeneralName::UniformResourceIdentifier(u) if u.as_str() == expected),
+        );
+        if named {
+            return Ok(());
         }
     }
-    if had_san {
-        return false;
-    }
-    // No SAN: fall back to the CN (RFC 6125 allows it for legacy certificates).
-    cert.tbs_certificate
-        .subject
-        .to_string()
-        .split(',')
-        .any(|rdn| {
-            rdn.trim()
-                .strip_prefix("CN=")
-                .is_some_and(|cn| matches(cn.trim()))
-        })
+    Err(wrong())
 }
 
 /// Authenticates an X.509 chain (leaf first) and returns the leaf's P-256
-/// key. `host`: a name the leaf must carry (a client checking a server).
+/// key. `peer`: the role the chain's owner plays (the extended key usage it
+/// needs: serverAuth or clientAuth). `expected_name`: a name the leaf must
+/// carry (a client checking a server). `now`: from the caller's time
+/// provider.
 pub fn verify_chain(
     chain: &[Vec<u8>],
     trust: &PeerTrust,
-    host: Option<&str>,
+    peer: Role,
+    expected_name: Option<&str>,
     now: Option<UnixTime>,
 ) -> Result<Vec<u8>, Refusal> {
     let leaf_der = chain.first().ok_or(bad(
         AlertDescription::HANDSHAKE_FAILURE,
         "the peer sent no certificate",
     ))?;
-    let leaf = parse(leaf_der)?;
-    let leaf_key = spki_public_key(&leaf.tbs_certificate.subject_public_key_info)?;
+    let leaf_key = leaf_public_key(leaf_der)?;
     match trust {
-        PeerTrust::Unauthenticated => Ok(leaf_key),
+        PeerTrust::UnauthenticatedForTesting => Ok(leaf_key),
+        PeerTrust::NotConfigured => Err(bad(
+            AlertDescription::CERTIFICATE_UNKNOWN,
+            "no trust anchor or pinned key is configured to check the peer's certificate",
+        )),
         PeerTrust::PinnedKey(pinned) => {
             if pinned.as_slice() == leaf_key.as_slice() {
                 Ok(leaf_key)
@@ -234,64 +305,79 @@ pub fn verify_chain(
                     "the certificate chain is too long",
                 ));
             }
-            let anchors = cas
-                .iter()
-                .map(|d| parse(d))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|(_, e)| bad(AlertDescription::INTERNAL_ERROR, format!("CA: {e}")))?;
-            let mut rest = chain[1..]
-                .iter()
-                .map(|d| parse(d))
-                .collect::<Result<Vec<_>, _>>()?;
             let now = now.ok_or(bad(
                 AlertDescription::INTERNAL_ERROR,
                 "no time provider to check certificate validity against",
             ))?;
-            let now = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs());
-            check_validity(&leaf, now)?;
-            if let Some(h) = host {
-                if !names_host(&leaf, h) {
+            let ca_ders: Vec<CertificateDer<'_>> = cas
+                .iter()
+                .map(|d| CertificateDer::from(d.as_slice()))
+                .collect();
+            let anchors = ca_ders
+                .iter()
+                .map(|d| {
+                    webpki::anchor_from_trusted_cert(d).map_err(|e| {
+                        bad(
+                            AlertDescription::INTERNAL_ERROR,
+                            format!("a trusted CA certificate does not parse: {e}"),
+                        )
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            let leaf_cert = CertificateDer::from(leaf_der.as_slice());
+            let leaf = EndEntityCert::try_from(&leaf_cert).map_err(refused)?;
+            let intermediates: Vec<CertificateDer<'_>> = chain[1..]
+                .iter()
+                .map(|d| CertificateDer::from(d.as_slice()))
+                .collect();
+            let usage = match peer {
+                Role::Server => KeyUsage::server_auth(),
+                Role::Client => KeyUsage::client_auth(),
+            };
+            let path = leaf
+                .verify_for_usage(
+                    SIGNATURE_ALGORITHMS,
+                    &anchors,
+                    &intermediates,
+                    now,
+                    usage,
+                    None,
+                    None,
+                )
+                .map_err(refused)?;
+            let anchor = anchors
+                .iter()
+                .position(|a| std::ptr::eq(a, path.anchor()))
+                .ok_or(bad(
+                    AlertDescription::INTERNAL_ERROR,
+                    "no anchor for the path",
+                ))?;
+            anchor_valid(&cas[anchor], now)?;
+            // The leaf signs the handshake; every CA above it signs certificates.
+            if !key_usage_allows(leaf_der, KU_DIGITAL_SIGNATURE)? {
+                return Err(bad(
+                    AlertDescription::UNSUPPORTED_CERTIFICATE,
+                    "the certificate's keyUsage does not allow digitalSignature",
+                ));
+            }
+            for ca in path.intermediate_certificates() {
+                if !key_usage_allows(ca.der().as_ref(), KU_KEY_CERT_SIGN)? {
                     return Err(bad(
                         AlertDescription::BAD_CERTIFICATE,
-                        format!("the certificate does not name {h}"),
+                        "an intermediate CA's keyUsage does not allow keyCertSign",
                     ));
                 }
             }
-            let mut current = leaf;
-            for _ in 0..=MAX_DEPTH {
-                for anchor in &anchors {
-                    if anchor.tbs_certificate.subject != current.tbs_certificate.issuer {
-                        continue;
-                    }
-                    let Ok(key) = spki_public_key(&anchor.tbs_certificate.subject_public_key_info)
-                    else {
-                        continue;
-                    };
-                    if signed_by(&current, &key) {
-                        return Ok(leaf_key);
-                    }
-                }
-                // Up one level through an intermediate the peer sent.
-                let pos = rest.iter().position(|c| {
-                    c.tbs_certificate.subject == current.tbs_certificate.issuer
-                        && is_ca(c)
-                        && spki_public_key(&c.tbs_certificate.subject_public_key_info)
-                            .is_ok_and(|k| signed_by(&current, &k))
-                });
-                let Some(pos) = pos else {
-                    return Err(bad(
-                        AlertDescription::UNKNOWN_CA,
-                        "the certificate chain does not lead to a trusted CA",
-                    ));
-                };
-                let next = rest.remove(pos);
-                check_validity(&next, now)?;
-                current = next;
+            if !key_usage_allows(&cas[anchor], KU_KEY_CERT_SIGN)? {
+                return Err(bad(
+                    AlertDescription::BAD_CERTIFICATE,
+                    "the trusted CA's keyUsage does not allow keyCertSign",
+                ));
             }
-            Err(bad(
-                AlertDescription::UNKNOWN_CA,
-                "the certificate chain does not lead to a trusted CA",
-            ))
+            if let Some(name) = expected_name {
+                check_name(leaf_der, &leaf, name)?;
+            }
+            Ok(leaf_key)
         }
     }
 }
@@ -301,7 +387,11 @@ pub fn verify_chain(
 pub fn verify_raw_public_key(spki_der: &[u8], trust: &PeerTrust) -> Result<Vec<u8>, Refusal> {
     let key = raw_public_key(spki_der)?;
     match trust {
-        PeerTrust::Unauthenticated => Ok(key),
+        PeerTrust::UnauthenticatedForTesting => Ok(key),
+        PeerTrust::NotConfigured => Err(bad(
+            AlertDescription::CERTIFICATE_UNKNOWN,
+            "no pinned key is configured to check the peer's raw public key",
+        )),
         PeerTrust::PinnedKey(pinned) if pinned.as_slice() == key.as_slice() => Ok(key),
         PeerTrust::PinnedKey(_) => Err(bad(
             AlertDescription::BAD_CERTIFICATE,

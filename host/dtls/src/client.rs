@@ -15,7 +15,7 @@ use super::handshake::{
     GROUP_SECP256R1, SIG_ECDSA_SHA256,
 };
 use super::secrets::{ClientFlightRequest, HandshakeSecrets, MasterSeed};
-use super::{AlertDescription, DtlsError, OwnCertificate, PeerTrust, Step, Suite};
+use super::{AlertDescription, DtlsError, OwnCertificate, PeerTrust, Role, Step, Suite};
 
 impl<S: HandshakeSecrets> Connection<S> {
     pub(super) fn client_start(&mut self, now: Instant) {
@@ -280,6 +280,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                 cert::verify_chain(
                     chain,
                     &self.config.peer_trust,
+                    Role::Server,
                     host.as_deref(),
                     self.config.now(),
                 )

@@ -157,10 +157,14 @@ impl Variant {
 /// How the peer's certificate (ECDHE_ECDSA suites) is authenticated.
 #[derive(Clone, Debug, Default)]
 pub enum PeerTrust {
-    /// Not at all. Refused for ECDHE suites unless explicitly chosen: only
-    /// for tests of something else.
+    /// Nothing configured: no peer certificate is accepted. A client offering
+    /// ECDHE_ECDSA suites, or a server requiring a client certificate, with
+    /// this is a configuration error ([`Config::check`]).
     #[default]
-    Unauthenticated,
+    NotConfigured,
+    /// Accept any certificate, authenticating nobody: only for tests of
+    /// something else, and only when asked for by this name.
+    UnauthenticatedForTesting,
     /// An X.509 chain (P-256, ECDSA-SHA256) that ends at one of these CA
     /// certificates (DER). Validity periods are checked against the
     /// [`Config::time`] provider, and, for a server, its name against the SNI
@@ -248,7 +252,7 @@ impl Config {
             psk_identity_hint: None,
             server_names: Vec::new(),
             certificate: OwnCertificate::None,
-            peer_trust: PeerTrust::Unauthenticated,
+            peer_trust: PeerTrust::NotConfigured,
             require_client_certificate: false,
             require_extended_master_secret: false,
             mtu: 1200,

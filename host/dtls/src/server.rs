@@ -18,7 +18,7 @@ use super::handshake::{
 };
 use super::retransmit::FlightItem;
 use super::secrets::{HandshakeSecrets, MasterSeed, PeerKeyExchange};
-use super::{AlertDescription, DtlsError, OwnCertificate, Step, Suite};
+use super::{AlertDescription, DtlsError, OwnCertificate, Role, Step, Suite};
 
 /// DTLS 1.0's version, which RFC 6347 §4.2.1 asks HelloVerifyRequest to carry.
 const DTLS10: u16 = 0xFEFF;
@@ -357,7 +357,13 @@ impl<S: HandshakeSecrets> Connection<S> {
         let checked = match &c {
             Certificate::X509(chain) => {
                 self.hs.peer_certificates = chain.clone();
-                cert::verify_chain(chain, &self.config.peer_trust, None, self.config.now())
+                cert::verify_chain(
+                    chain,
+                    &self.config.peer_trust,
+                    Role::Client,
+                    None,
+                    self.config.now(),
+                )
             }
             Certificate::RawPublicKey(spki) => {
                 cert::verify_raw_public_key(spki, &self.config.peer_trust)
