@@ -177,6 +177,9 @@ impl<S: HandshakeSecrets> Connection<S> {
         Self::new(Role::Server, config, secrets, Box::new(OsRandom), now)
     }
 
+    /// A connection in `role`. A configuration [`Config::check`] refuses
+    /// gives a connection that has already failed with [`Cause::Config`] and
+    /// sends nothing.
     pub fn new(
         role: Role,
         config: Config,
@@ -185,6 +188,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         now: Instant,
     ) -> Self {
         let flight = Flight::new(config.retransmit);
+        let refused = config.check(role).err();
         let mut c = Connection {
             role,
             config,
@@ -220,6 +224,10 @@ impl<S: HandshakeSecrets> Connection<S> {
             sent_close: false,
             peer_closed: false,
         };
+        if let Some(e) = refused {
+            c.record_error(e);
+            return c;
+        }
         match role {
             Role::Client => c.client_start(now),
             Role::Server => {

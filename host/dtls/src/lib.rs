@@ -268,6 +268,57 @@ impl Config {
         self
     }
 
+    /// Whether this configuration can work for `role` and authenticates the
+    /// peer it should: a client offering ECDHE_ECDSA suites needs a trust
+    /// anchor or a pinned key (or [`PeerTrust::UnauthenticatedForTesting`],
+    /// by name), a server asking for client certificates likewise, and CA
+    /// certificates need a time provider. [`Connection::new`] refuses to
+    /// start with a configuration that fails this.
+    pub fn check(&self, role: Role) -> Result<(), DtlsError> {
+        let refuse = |why: String| {
+            Err(DtlsError {
+                step: Step::ClientHello,
+                cause: Cause::Config(why),
+            })
+        };
+        if self.suites.is_empty() {
+            return refuse("no cipher suite configured".into());
+        }
+        let checks_certificates = match role {
+            Role::Client => self.suites.iter().any(|s| !s.is_psk()),
+            Role::Server => self.require_client_certificate,
+        };
+        if checks_certificates {
+            match &self.peer_trust {
+                PeerTrust::NotConfigured => {
+                    return refuse(match role {
+                        Role::Client => "ECDHE_ECDSA suites need a trust anchor or a pinned key                                          to authenticate the server (PeerTrust)"
+                            .into(),
+                        Role::Server => "a client certificate is required, but no trust anchor                                          or pinned key is configured to check it (PeerTrust)"
+                            .into(),
+                    })
+                }
+                PeerTrust::CaCertificates(cas) if cas.is_empty() => {
+                    return refuse("PeerTrust::CaCertificates holds no CA certificate".into())
+                }
+                PeerTrust::CaCertificates(_) if self.time.is_none() => {
+                    return refuse(
+                        "checking certificates against CAs needs a time provider (Config::time)"
+                            .into(),
+                    )
+                }
+                _ => {}
+            }
+        }
+        if role == Role::Client
+            && self.suites.iter().any(|s| s.is_psk())
+            && self.psk_identity.is_none()
+        {
+            return refuse("PSK suites need a PSK identity (Config::psk_identity)".into());
+        }
+        Ok(())
+    }
+
     /// Now, from the time provider.
     pub(crate) fn now(&self) -> Option<UnixTime> {
         self.time.as_ref().and_then(|t| t.current_time())
@@ -403,6 +454,9 @@ pub enum Cause {
     Io(String),
     /// An operation needs an established connection, or the connection is closed.
     NotConnected,
+    /// The configuration cannot work, or would authenticate nobody
+    /// ([`Config::check`]); nothing was sent.
+    Config(String),
 }
 
 /// A failed connection: which step failed, and how.
@@ -456,6 +510,7 @@ impl fmt::Display for DtlsError {
             ),
             Cause::Io(e) => write!(f, "{}: {e}", self.step),
             Cause::NotConnected => write!(f, "{}: the connection is not open", self.step),
+            Cause::Config(e) => write!(f, "{}: configuration refused: {e}", self.step),
         }
     }
 }

@@ -693,3 +693,49 @@ fn fuzz_seeds_replay_to_established() {
         }
     }
 }
+
+#[test]
+fn a_configuration_that_authenticates_nobody_is_refused_at_construction() {
+    let t0 = Instant::now();
+    let refused = |config: Config, role: Role| {
+        let ta = ta().fork(9);
+        let creds = memory_ta::ta_credentials(Some("psk"), &[(IDENTITY, "psk")], Some("server"));
+        let mut c = Connection::new(
+            role,
+            config,
+            SeamSecrets::new(ta.client(), creds),
+            Box::new(Seeded(9)),
+            t0,
+        );
+        assert!(
+            c.poll_output().is_none(),
+            "a refused configuration sends nothing"
+        );
+        let e = c.error().cloned().expect("refused");
+        assert!(matches!(e.cause, Cause::Config(_)), "{e}");
+        e.to_string()
+    };
+    // A client with ECDHE suites and neither a CA nor a pinned key.
+    let mut client = Config::new(Variant::Tls, Suite::ALL.to_vec()).with_time(fixed_time());
+    client.psk_identity = Some(IDENTITY.to_vec());
+    let why = refused(client.clone(), Role::Client);
+    assert!(why.contains("trust anchor or a pinned key"), "{why}");
+    // CAs without a clock to check them against.
+    client.peer_trust = PeerTrust::CaCertificates(vec![fixtures().ca]);
+    client.time = None;
+    assert!(refused(client.clone(), Role::Client).contains("time provider"));
+    // A server requiring client certificates it cannot check.
+    let mut server = Config::new(Variant::Dtls, Suite::ALL.to_vec());
+    server.require_client_certificate = true;
+    assert!(refused(server, Role::Server).contains("client certificate"));
+
+    // What is fine: a PSK-only client with no trust, and by name the
+    // unauthenticated test mode.
+    let mut psk_only = Config::new(Variant::Tls, vec![Suite::PskAes128CbcSha256]);
+    psk_only.psk_identity = Some(IDENTITY.to_vec());
+    assert!(psk_only.check(Role::Client).is_ok());
+    let mut testing = Config::new(Variant::Tls, Suite::ALL.to_vec());
+    testing.psk_identity = Some(IDENTITY.to_vec());
+    testing.peer_trust = PeerTrust::UnauthenticatedForTesting;
+    assert!(testing.check(Role::Client).is_ok());
+}

@@ -11,7 +11,7 @@ use seam_proto::{KeyRef, ObjectKind};
 
 use seam_dtls::io::{copy_session, drive_handshake, Link, TcpLink, UdpLink};
 use seam_dtls::{
-    Config, Connection, ConnectionInfo, DtlsError, OwnCertificate, PeerTrust, Step, Suite,
+    Config, Connection, ConnectionInfo, DtlsError, OwnCertificate, PeerTrust, Role, Step, Suite,
     SystemClock, Variant,
 };
 
@@ -212,14 +212,26 @@ impl ListenOptions {
 }
 
 /// The suites a credential can serve, the variant's profile suite first
-/// (TS-0003 §10.2: CCM_8 over DTLS, CBC_SHA256 over TLS).
-fn default_suites(variant: Variant, credential: &Credential, server: bool) -> Vec<Suite> {
+/// (TS-0003 §10.2: CCM_8 over DTLS, CBC_SHA256 over TLS). A client offers
+/// ECDHE_ECDSA only when it can authenticate the server (a trust anchor or
+/// a pinned key) or holds a P-256 key (then [`Config::check`] insists on
+/// one): a PSK-only client offers only PSK suites.
+fn default_suites(
+    variant: Variant,
+    credential: &Credential,
+    server: bool,
+    trust: &PeerTrust,
+) -> Vec<Suite> {
     let psk = if server {
         !credential.psk_by_identity.is_empty()
     } else {
         credential.psk.is_some()
     };
-    let cert = credential.signing_key.is_some() || !server;
+    let authenticates = matches!(
+        trust,
+        PeerTrust::CaCertificates(_) | PeerTrust::PinnedKey(_)
+    );
+    let cert = credential.signing_key.is_some() || (!server && authenticates);
     let order = match variant {
         Variant::Dtls => [
             Suite::PskAes128Ccm8,
@@ -269,7 +281,7 @@ pub fn run_client(
     let mut config =
         Config::new(opts.variant, opts.suites.clone()).with_time(Arc::new(SystemClock));
     if config.suites.is_empty() {
-        config.suites = default_suites(opts.variant, &opts.credential, false);
+        config.suites = default_suites(opts.variant, &opts.credential, false, &opts.peer_trust);
     }
     let host = opts
         .address
@@ -289,6 +301,8 @@ pub fn run_client(
     config.peer_trust = opts.peer_trust.clone();
     config.require_extended_master_secret = opts.require_extended_master_secret;
     config.mtu = opts.mtu;
+    // Refuse a configuration that would authenticate nobody before dialling.
+    config.check(Role::Client)?;
     let mut link: Box<dyn Link> = match opts.variant {
         Variant::Dtls => Box::new(
             UdpLink::connect(peer)
@@ -322,7 +336,7 @@ pub fn run_server(
     let mut config =
         Config::new(opts.variant, opts.suites.clone()).with_time(Arc::new(SystemClock));
     if config.suites.is_empty() {
-        config.suites = default_suites(opts.variant, &opts.credential, true);
+        config.suites = default_suites(opts.variant, &opts.credential, true, &opts.peer_trust);
     }
     config.server_names = opts.server_names.clone();
     config.certificate = opts.credential.certificate.clone();
@@ -332,6 +346,7 @@ pub fn run_server(
     config.require_extended_master_secret = opts.require_extended_master_secret;
     config.cookie_exchange = opts.cookie_exchange;
     config.mtu = opts.mtu;
+    config.check(Role::Server)?;
     let mut link: Box<dyn Link> = match opts.variant {
         Variant::Dtls => {
             let socket = UdpSocket::bind(bind)
@@ -372,4 +387,39 @@ pub fn run_server(
     let info = conn.info();
     copy_session(&mut conn, link.as_mut(), input, output, opts.linger)?;
     Ok(info)
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    fn psk_client() -> Credential {
+        Credential {
+            psk: Some((
+                b"id".to_vec(),
+                KeyRef {
+                    se: crate::client::name("se").unwrap(),
+                    key: crate::client::name("psk").unwrap(),
+                    suid: seam_proto::Suid::new(22).unwrap(),
+                },
+            )),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_psk_only_client_offers_only_psk_suites() {
+        for variant in [Variant::Dtls, Variant::Tls] {
+            let suites = default_suites(variant, &psk_client(), false, &PeerTrust::NotConfigured);
+            assert!(!suites.is_empty());
+            assert!(suites.iter().all(|s| s.is_psk()), "{variant:?}: {suites:?}");
+            // With a trust anchor it may also take a certificate-authenticated server.
+            let trust = PeerTrust::PinnedKey(vec![4; 65]);
+            let suites = default_suites(variant, &psk_client(), false, &trust);
+            assert!(
+                suites.iter().any(|s| !s.is_psk()),
+                "{variant:?}: {suites:?}"
+            );
+        }
+    }
 }
