@@ -229,36 +229,100 @@ impl RecordCipher {
                 let dec = cbc::Decryptor::<Aes128>::new(key.into(), iv.into());
                 dec.decrypt_padded_mut::<NoPadding>(&mut buf)
                     .map_err(|_| BadRecord)?;
-                // Check the padding without branching on each byte, and
-                // compute the MAC even when the padding is wrong (a zero-pad
-                // assumption, RFC 5246 §6.2.3.2 note), so both failures cost
-                // about the same.
-                let n = buf.len();
-                let pad = buf[n - 1] as usize;
-                let mut good = u8::from(pad + 1 + MAC_LEN <= n);
-                let pad_checked = if good == 1 { pad } else { 0 };
-                let mut diff = 0u8;
-                for b in &buf[n - 1 - pad_checked..n - 1] {
-                    diff |= *b ^ (pad_checked as u8);
-                }
-                good &= u8::from(diff == 0);
-                let content_len = n - 1 - pad_checked - MAC_LEN;
-                let (content, rest) = buf.split_at(content_len);
-                let aad = additional_data(seq, content_type, version, content_len);
-                let mut m = <HmacSha256 as Mac>::new_from_slice(mac_key)
-                    .expect("HMAC takes any key length");
-                m.update(&aad);
-                m.update(content);
-                let tag = m.finalize().into_bytes();
-                let mac_ok = tag.as_slice().ct_eq(&rest[..MAC_LEN]);
-                if bool::from(mac_ok) & (good == 1) {
-                    Ok(content.to_vec())
-                } else {
-                    Err(BadRecord)
+                let checked = open_cbc_constant_time(mac_key, seq, content_type, version, &buf);
+                match checked {
+                    Some(content_len) => {
+                        buf.truncate(content_len);
+                        Ok(buf)
+                    }
+                    None => Err(BadRecord),
                 }
             }
         }
     }
+}
+
+/// Largest CBC padding (RFC 5246 §6.2.3.2: up to 255 bytes plus the length byte).
+const MAX_PADDING: usize = 256;
+/// SHA-256's block, the unit of its work.
+const SHA256_BLOCK: usize = 64;
+
+/// SHA-256 compressions for an HMAC inner hash over `len` bytes of
+/// additional data and content (the key block, the data, then at least 9
+/// bytes of length padding).
+fn inner_hash_blocks(len: usize) -> usize {
+    (SHA256_BLOCK + len + 9).div_ceil(SHA256_BLOCK)
+}
+
+/// Checks a decrypted CBC record (`content ‖ MAC ‖ padding ‖ length`) in
+/// time that does not depend on the padding or on where the MAC failed
+/// (Lucky13, AlFardan and Paterson 2013), and returns the content length.
+///
+/// * The padding is checked with a mask over the largest padding possible,
+///   whatever the length byte says.
+/// * The MAC is computed over the content the padding implies, then dummy
+///   SHA-256 compressions bring the total to what the longest possible
+///   content costs (the equalisation s2n uses), so a short content (long
+///   padding) costs as much as a long one.
+/// * The received MAC is gathered from every position it could start at,
+///   so where it sits does not show in memory accesses, and compared with
+///   `subtle`.
+fn open_cbc_constant_time(
+    mac_key: &[u8; 32],
+    seq: u64,
+    content_type: u8,
+    version: u16,
+    buf: &[u8],
+) -> Option<usize> {
+    use subtle::{Choice, ConditionallySelectable, ConstantTimeGreater};
+    let n = buf.len();
+    // The caller guarantees n ≥ MAC_LEN + BLOCK.
+    let pad = buf[n - 1] as u32;
+    // The padding fits: pad + 1 + MAC_LEN ≤ n.
+    let room = (n - 1 - MAC_LEN) as u32;
+    let fits = !pad.ct_gt(&room);
+    // When it does not fit, carry on as if it were zero (same work).
+    let pad = u32::conditional_select(&0, &pad, fits);
+    // Every byte of the largest possible padding, included when it is
+    // within `pad`.
+    let mut padding_ok = fits;
+    let scan = (MAX_PADDING - 1).min(n - 1);
+    for i in 0..scan {
+        let b = buf[n - 2 - i] as u32;
+        let inside = (pad).ct_gt(&(i as u32));
+        let same = b.ct_eq(&pad);
+        padding_ok &= !inside | same;
+    }
+    let content_len = n - 1 - pad as usize - MAC_LEN;
+    let max_content = n - 1 - MAC_LEN;
+
+    let aad = additional_data(seq, content_type, version, content_len);
+    let mut m = <HmacSha256 as Mac>::new_from_slice(mac_key).expect("HMAC takes any key length");
+    m.update(&aad);
+    m.update(&buf[..content_len]);
+    let tag = m.finalize().into_bytes();
+    // Dummy compressions: as many as the longest content would have cost.
+    let extra =
+        inner_hash_blocks(aad.len() + max_content) - inner_hash_blocks(aad.len() + content_len);
+    let mut state = [0u32; 8];
+    let block = sha2::digest::generic_array::GenericArray::from([0u8; SHA256_BLOCK]);
+    for _ in 0..extra {
+        sha2::compress256(&mut state, std::slice::from_ref(&block));
+    }
+    std::hint::black_box(&state);
+
+    // The received MAC, gathered from every offset it could start at.
+    let mut received = [0u8; MAC_LEN];
+    let lowest = max_content.saturating_sub(MAX_PADDING - 1);
+    for start in lowest..=max_content {
+        let here = (start as u64).ct_eq(&(content_len as u64));
+        for (k, r) in received.iter_mut().enumerate() {
+            r.conditional_assign(&buf[start + k], here);
+        }
+    }
+    let mac_ok = tag.as_slice().ct_eq(&received);
+    let ok: Choice = mac_ok & padding_ok;
+    bool::from(ok).then_some(content_len)
 }
 
 fn ccm_nonce(salt: &[u8; 4], explicit: &[u8]) -> [u8; 12] {
@@ -343,5 +407,88 @@ mod tests {
             )
             .unwrap();
         assert_eq!(pt, b"finished");
+    }
+
+    /// A CBC record with `pad` padding bytes (all equal to `pad`) and the
+    /// content length that makes it whole blocks, encrypted by hand.
+    fn cbc_record(
+        k: &TrafficKeys,
+        pad: usize,
+        tamper: impl Fn(&mut Vec<u8>),
+    ) -> (Vec<u8>, Vec<u8>) {
+        use cbc::cipher::{block_padding::NoPadding, BlockEncryptMut, KeyIvInit};
+        let content_len = 64 + (BLOCK - (64 + MAC_LEN + pad + 1) % BLOCK) % BLOCK;
+        let content: Vec<u8> = (0..content_len).map(|i| i as u8).collect();
+        let mut m = <HmacSha256 as Mac>::new_from_slice(&k.client_write_mac_key).unwrap();
+        m.update(&additional_data(3, 23, 0x0303, content_len));
+        m.update(&content);
+        let mut body = content.clone();
+        body.extend_from_slice(&m.finalize().into_bytes());
+        body.extend(std::iter::repeat_n(pad as u8, pad + 1));
+        tamper(&mut body);
+        assert_eq!(body.len() % BLOCK, 0);
+        let iv = [9u8; BLOCK];
+        let n = body.len();
+        cbc::Encryptor::<Aes128>::new((&k.client_write_key).into(), (&iv).into())
+            .encrypt_padded_mut::<NoPadding>(&mut body, n)
+            .unwrap();
+        let mut record = iv.to_vec();
+        record.extend_from_slice(&body);
+        (record, content)
+    }
+
+    #[test]
+    fn cbc_accepts_every_padding_length_and_refuses_bad_padding() {
+        let suite = Suite::PskAes128CbcSha256;
+        let k = keys(suite);
+        let r = RecordCipher::new(suite, &k, Role::Client);
+        for pad in [0usize, 1, 2, 15, 16, 17, 100, 200, 254, 255] {
+            let (record, content) = cbc_record(&k, pad, |_| {});
+            assert_eq!(
+                r.open(3, 23, 0x0303, &record).unwrap(),
+                content,
+                "pad {pad}"
+            );
+            // One wrong padding byte, anywhere in the padding.
+            for at in [0, pad / 2, pad.saturating_sub(1)] {
+                if pad == 0 {
+                    break;
+                }
+                let (bad, _) = cbc_record(&k, pad, |b| {
+                    let n = b.len();
+                    b[n - 2 - at] ^= 0x01;
+                });
+                assert!(r.open(3, 23, 0x0303, &bad).is_err(), "pad {pad} at {at}");
+            }
+            // A MAC byte flipped under good padding.
+            let (bad, _) = cbc_record(&k, pad, |b| {
+                let n = b.len();
+                b[n - 1 - pad - 1] ^= 0x80;
+            });
+            assert!(r.open(3, 23, 0x0303, &bad).is_err(), "pad {pad} MAC");
+        }
+        // A length byte larger than the record can hold.
+        let (bad, _) = cbc_record(&k, 0, |b| {
+            let n = b.len();
+            b[n - 1] = 255;
+        });
+        assert!(r.open(3, 23, 0x0303, &bad).is_err());
+    }
+
+    #[test]
+    fn sha256_compressions_are_counted_as_sha256_does() {
+        // The top-up for any padding stays small (a few compressions).
+        for n in (MAC_LEN + BLOCK..2048).step_by(BLOCK) {
+            let max_content = n - 1 - MAC_LEN;
+            let target = inner_hash_blocks(13 + max_content);
+            for pad in 0..=255usize.min(max_content) {
+                let content = max_content - pad;
+                let extra = target - inner_hash_blocks(13 + content);
+                assert!(extra <= 5, "n {n} pad {pad}: {extra}");
+            }
+        }
+        // And the count matches SHA-256's: 64 key bytes + 13 + L + 9, rounded up.
+        assert_eq!(inner_hash_blocks(13 + 42), 2);
+        assert_eq!(inner_hash_blocks(13 + 43), 3);
     }
 }
