@@ -183,8 +183,11 @@ pub fn write_new(path: &Path, bytes: &[u8], private: bool, force: bool) -> Outco
 }
 
 /// Write output bytes to a file (replacing it) or, for `-`, standard output.
+/// A new file is created 0600: what the functions write (signatures today,
+/// decrypted or retrieved data tomorrow) is the caller's alone.
 pub fn write_out(path: &Path, bytes: &[u8]) -> Outcome<()> {
     use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
     if path == Path::new("-") {
         let mut out = std::io::stdout().lock();
         return out
@@ -192,6 +195,12 @@ pub fn write_out(path: &Path, bytes: &[u8]) -> Outcome<()> {
             .and_then(|_| out.flush())
             .map_err(|e| Failure::usage(format!("writing to standard output: {e}")));
     }
-    std::fs::write(path, bytes)
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| f.write_all(bytes))
         .map_err(|e| Failure::usage(format!("writing {}: {e}", path.display())))
 }

@@ -22,12 +22,14 @@ Example:
     /// Import a credential, wrapped to the node's key by this tool.
     #[command(after_help = "\
 Examples:
-  seam key import operator/psk --suid 22 --psk 00112233445566778899aabbccddeeff --sign-with admin.pem
+  seam key import operator/psk --suid 22 --psk-file psk.hex --sign-with admin.pem
+  seam key import operator/psk --suid 22 --psk-stdin --sign-with admin.pem < psk.hex
   seam key import operator/tls --suid 22 --private-key tls.key.pem --sign-with admin.pem
   seam key import operator/token --suid 25 --data token.bin --sign-with admin.pem
 
 The secret is sealed to the node's key-agreement key (ECDH P-256, HKDF, AES-GCM) for
-exactly this SE, name, kind and SUID before it leaves this process. --plaintext sends
+exactly this SE, name, kind and SUID before it leaves this process. --psk HEX also
+works, but the process list shows it to every user (seam warns). --plaintext sends
 it in the clear instead, which only an SE created with --allow-plaintext-import takes.")]
     Import(ImportArgs),
     /// A key's public key (SPKI PEM).
@@ -56,7 +58,7 @@ pub struct GenerateArgs {
 }
 
 #[derive(Args)]
-#[command(group(ArgGroup::new("material").required(true).args(["psk", "private_key", "data"])))]
+#[command(group(ArgGroup::new("material").required(true).args(["psk", "psk_file", "psk_stdin", "private_key", "data"])))]
 pub struct ImportArgs {
     /// SE/KEY
     key: String,
@@ -64,8 +66,17 @@ pub struct ImportArgs {
     #[arg(long, value_name = "N")]
     suid: u8,
     /// A symmetric secret (PSK, AES or HMAC key) in hex, 16 to 64 bytes.
+    /// Visible to every user in the process list: prefer --psk-file or
+    /// --psk-stdin.
     #[arg(long, value_name = "HEX")]
     psk: Option<String>,
+    /// The symmetric secret in hex, read from FILE (surrounding whitespace
+    /// ignored).
+    #[arg(long, value_name = "FILE")]
+    psk_file: Option<PathBuf>,
+    /// The symmetric secret in hex, read from standard input.
+    #[arg(long)]
+    psk_stdin: bool,
     /// A P-256 private key (PKCS#8 or SEC1 PEM).
     #[arg(long, value_name = "FILE.pem")]
     private_key: Option<PathBuf>,
@@ -165,10 +176,42 @@ pub fn material(
     ))
 }
 
+/// The PSK hex of `--psk`, `--psk-file` or `--psk-stdin`, and the flag.
+fn psk_hex(a: &ImportArgs) -> Outcome<Option<(Zeroizing<String>, &'static str)>> {
+    if let Some(hex) = &a.psk {
+        eprintln!(
+            "seam: warning: --psk puts the secret on the command line, where the process \
+             list (ps, /proc/PID/cmdline) shows it to every user; use --psk-file FILE or \
+             --psk-stdin"
+        );
+        return Ok(Some((Zeroizing::new(hex.clone()), "--psk")));
+    }
+    let (path, flag) = match (&a.psk_file, a.psk_stdin) {
+        (Some(p), _) => (p.as_path(), "--psk-file"),
+        (None, true) => (std::path::Path::new("-"), "--psk-stdin"),
+        (None, false) => return Ok(None),
+    };
+    let bytes = Zeroizing::new(input::read_file(path, flag)?);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| Failure::usage(format!("{flag}: the PSK is not hex text")))?;
+    let hex = text.trim();
+    if hex.is_empty() {
+        return Err(Failure::usage(format!(
+            "{flag}: no PSK (expected hex, 16 to 64 bytes)"
+        )));
+    }
+    Ok(Some((Zeroizing::new(hex.to_string()), flag)))
+}
+
 fn import(ctx: &mut Ctx, a: ImportArgs) -> Outcome {
     let path = input::key_path(&a.key, false)?;
     let suid = input::suid(a.suid)?;
-    let material = material(a.psk.as_deref(), a.private_key.as_ref(), a.data.as_ref())?;
+    let material = match psk_hex(&a)? {
+        Some((hex, flag)) => secret_from_hex(&hex)
+            .map(Material::Secret)
+            .map_err(|e| Failure::usage(format!("{flag}: {}", input::message_of(e))))?,
+        None => material(None, a.private_key.as_ref(), a.data.as_ref())?,
+    };
     let admin = input::signing_key(&a.sign_with)?;
     let what = format!("seam key import {path}");
     let client = ctx.client()?;

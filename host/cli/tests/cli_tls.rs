@@ -36,6 +36,18 @@ fn openssl_available() -> bool {
     ok
 }
 
+/// A file only its owner can read, as a PSK file should be.
+fn write_secret(path: &Path, text: &str) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
 fn me() -> String {
     // SAFETY: geteuid cannot fail.
     format!("uid:{}", unsafe { libc::geteuid() })
@@ -48,8 +60,20 @@ struct Node {
     dir: tempfile::TempDir,
 }
 
+/// How the PSK reaches `seam key import` (never `--psk HEX`, which the
+/// process list shows).
+#[derive(Clone, Copy)]
+enum PskVia {
+    File,
+    Stdin,
+}
+
 impl Node {
     fn new() -> Node {
+        Node::with_psk_via(PskVia::File)
+    }
+
+    fn with_psk_via(via: PskVia) -> Node {
         let node = Node {
             dir: tempfile::tempdir().unwrap(),
         };
@@ -65,17 +89,25 @@ impl Node {
             "--sign-with",
             "issuer.pem",
         ]);
-        node.seam(&[
-            "key",
-            "import",
-            "operator/psk",
-            "--suid",
-            "22",
-            "--psk",
-            PSK,
-            "--sign-with",
-            "admin.pem",
-        ]);
+        let import = ["key", "import", "operator/psk", "--suid", "22"];
+        match via {
+            PskVia::File => {
+                write_secret(&node.path("psk.hex"), &format!("{PSK}\n"));
+                let mut args = import.to_vec();
+                args.extend(["--psk-file", "psk.hex", "--sign-with", "admin.pem"]);
+                node.seam(&args);
+            }
+            PskVia::Stdin => {
+                let mut args = import.to_vec();
+                args.extend(["--psk-stdin", "--sign-with", "admin.pem"]);
+                let out = node.seam_with_input(&args, PSK.as_bytes());
+                assert!(
+                    out.status.success(),
+                    "{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
         node.save(
             "cert.pub.pem",
             &[
@@ -119,6 +151,30 @@ impl Node {
             .args(args)
             .current_dir(self.dir.path());
         cmd
+    }
+
+    /// The number of objects in SE `operator`.
+    fn se_objects(&self) -> usize {
+        let info = String::from_utf8(self.seam(&["se", "info", "operator"])).unwrap();
+        info.lines()
+            .find_map(|l| l.strip_prefix("objects: "))
+            .unwrap_or_else(|| panic!("no objects in {info}"))
+            .trim()
+            .parse()
+            .unwrap()
+    }
+
+    /// Runs a command with `input` on its standard input.
+    fn seam_with_input(&self, args: &[&str], input: &[u8]) -> std::process::Output {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("running seam");
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
     }
 
     /// Runs a provisioning command; it must succeed.
@@ -432,7 +488,8 @@ fn tls_server_serves_openssl_s_client_with_a_psk() {
     if !openssl_available() {
         return;
     }
-    let node = Node::new();
+    // The PSK came in on standard input (the other tests: from a file).
+    let node = Node::with_psk_via(PskVia::Stdin);
     let (mut server, port) = seam_server(
         &node,
         &[
@@ -573,4 +630,92 @@ fn dtls_server_serves_openssl_s_client_with_a_psk() {
         "{}",
         server.all()
     );
+}
+
+#[test]
+fn psk_flags_warn_refuse_bad_input_and_secret_files_are_0600() {
+    use std::os::unix::fs::PermissionsExt;
+    let node = Node::new();
+    let import = |name: &str, extra: &[&str], input: &[u8]| {
+        let mut args = vec!["key", "import", name, "--suid", "22"];
+        args.extend_from_slice(extra);
+        args.extend(["--sign-with", "admin.pem"]);
+        node.seam_with_input(&args, input)
+    };
+    // --psk still works, and says why not to use it.
+    let out = import("operator/k1", &["--psk", PSK], b"");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(
+        err.contains("warning: --psk") && err.contains("process"),
+        "{err}"
+    );
+    assert!(!err.contains(PSK), "{err}");
+    // From a file or standard input: no warning.
+    let out = import("operator/k2", &["--psk-file", "psk.hex"], b"");
+    assert!(out.status.success());
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    let out = import(
+        "operator/k3",
+        &["--psk-stdin"],
+        format!(" {PSK}\n").as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+    // Bad input names the flag.
+    write_secret(&node.path("bad.hex"), "not hex\n");
+    let out = import("operator/k4", &["--psk-file", "bad.hex"], b"");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--psk-file"));
+    let out = import("operator/k5", &["--psk-stdin"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--psk-stdin: no PSK"));
+    let out = import("operator/k6", &["--psk-file", "missing.hex"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.hex"));
+    // One source only.
+    let out = import("operator/k7", &["--psk", PSK, "--psk-stdin"], b"");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(node.se_objects(), 5, "k1, k2, k3 besides psk and cert");
+
+    // Files the CLI writes are created 0600: a private key, and a function's output.
+    node.seam(&["keygen", "--out", "fresh.pem"]);
+    std::fs::write(node.path("msg.txt"), b"message").unwrap();
+    node.seam(&[
+        "acl",
+        "grant",
+        "operator/cert",
+        "--to",
+        &me(),
+        "--ops",
+        "sign",
+        "--suid",
+        "22",
+        "--sign-with",
+        "admin.pem",
+    ]);
+    node.seam(&[
+        "sign",
+        "operator/cert",
+        "--in",
+        "msg.txt",
+        "--out",
+        "msg.sig",
+    ]);
+    for file in ["fresh.pem", "msg.sig"] {
+        let mode = std::fs::metadata(node.path(file))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
+    }
 }
