@@ -202,7 +202,8 @@ fn handshake_step<S: HandshakeSecrets>(conn: &Connection<S>) -> Step {
 
 /// After the handshake: copies `input` to the peer and the peer to `output`
 /// until the peer closes, or `input` ends (we then send close_notify and
-/// wait up to `linger` for the peer's).
+/// wait up to `linger` for the peer's; the peer closing the transport
+/// instead of answering also ends this close cleanly).
 pub fn copy_session<S: HandshakeSecrets>(
     conn: &mut Connection<S>,
     link: &mut dyn Link,
@@ -245,7 +246,14 @@ pub fn copy_session<S: HandshakeSecrets>(
             }
         }
         let limit = Instant::now() + Duration::from_millis(20);
-        let alive = pump(conn, link, limit, &mut buf)?;
+        let alive = match pump(conn, link, limit, &mut buf) {
+            Ok(alive) => alive,
+            // After our close_notify, the peer may drop the connection at
+            // once (a reset, or a write into a closed socket): that ends a
+            // close we started, cleanly. A protocol error still fails.
+            Err(e) if closing_since.is_some() && matches!(e.cause, Cause::Io(_)) => return Ok(()),
+            Err(e) => return Err(e),
+        };
         while let Some(data) = conn.recv() {
             output
                 .write_all(&data)
@@ -265,6 +273,12 @@ pub fn copy_session<S: HandshakeSecrets>(
             return Ok(());
         }
         if !alive {
+            // RFC 5246 §7.2.1: the side that sent close_notify need not wait
+            // for the answer, and the peer may close without one (GnuTLS's
+            // gnutls-cli does). Only a close nobody announced is an error.
+            if closing_since.is_some() {
+                return Ok(());
+            }
             return Err(DtlsError {
                 step: Step::Close,
                 cause: Cause::Io("the peer closed the connection without close_notify".into()),

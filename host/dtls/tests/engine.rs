@@ -739,3 +739,107 @@ fn a_configuration_that_authenticates_nobody_is_refused_at_construction() {
     testing.peer_trust = PeerTrust::UnauthenticatedForTesting;
     assert!(testing.check(Role::Client).is_ok());
 }
+
+/// A seam TLS server (the `io` loop over a real loopback socket) whose
+/// input is `input`, and a hand-driven seam client on the other end that
+/// handshakes, then reads until it has the server's close_notify (if
+/// `wait_for_close`) and drops the socket without answering. Returns the
+/// server loop's result.
+fn tls_server_against_a_peer_that_hangs_up(
+    input: Box<dyn std::io::Read + Send>,
+    wait_for_close: bool,
+) -> Result<(), DtlsError> {
+    use seam_dtls::io::{copy_session, drive_handshake, TcpLink};
+    use std::io::{Read as _, Write as _};
+    use std::net::{TcpListener, TcpStream};
+
+    let st = setup(Variant::Tls, Suite::PskAes128CbcSha256);
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let ta = ta().fork(11);
+    let server_secrets = SeamSecrets::new(ta.client(), st.server_creds);
+    let server_config = st.server;
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut link = TcpLink::new(stream);
+        let mut conn = Connection::server(server_config, server_secrets, Instant::now());
+        drive_handshake(&mut conn, &mut link, Duration::from_secs(20))?;
+        let mut out = Vec::new();
+        copy_session(
+            &mut conn,
+            &mut link,
+            input,
+            &mut out,
+            Duration::from_secs(10),
+        )
+    });
+
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let mut c = Connection::client(
+        st.client,
+        SeamSecrets::new(ta.client(), st.client_creds),
+        Instant::now(),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut buf = vec![0u8; 65536];
+    while Instant::now() < deadline {
+        while let Some(d) = c.poll_output() {
+            if c.is_closed() {
+                break; // our answer to close_notify: never sent
+            }
+            stream.write_all(&d).unwrap();
+        }
+        let done = if wait_for_close {
+            c.is_closed()
+        } else {
+            c.is_established()
+        };
+        if done {
+            break;
+        }
+        match stream.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => c.handle_input(&buf[..n], Instant::now()).unwrap(),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {}
+            Err(e) => panic!("client socket: {e}"),
+        }
+    }
+    assert!(c.is_established() || c.is_closed(), "{:?}", c.error());
+    if wait_for_close {
+        assert!(c.is_closed(), "the server's close_notify arrived");
+        assert!(c.error().is_none());
+    }
+    drop(stream); // hang up, answering nothing
+    server.join().unwrap()
+}
+
+#[test]
+fn a_close_we_started_is_clean_when_the_peer_hangs_up_without_answering() {
+    // The server's input ends at once: it sends close_notify; the peer reads
+    // it and closes the TCP connection without a close_notify of its own.
+    let result = tls_server_against_a_peer_that_hangs_up(Box::new(std::io::empty()), true);
+    assert_eq!(result, Ok(()));
+}
+
+#[test]
+fn a_hang_up_nobody_announced_is_still_an_error() {
+    // The server's input never ends; the peer hangs up after the handshake
+    // without any close_notify: that is a truncation, not a close.
+    struct Never(std::sync::mpsc::Receiver<()>);
+    impl std::io::Read for Never {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            let _ = self.0.recv();
+            Ok(0)
+        }
+    }
+    let (keep, rx) = std::sync::mpsc::channel();
+    let result = tls_server_against_a_peer_that_hangs_up(Box::new(Never(rx)), false);
+    drop(keep);
+    let e = result.unwrap_err();
+    assert_eq!(e.step, Step::Close, "{e}");
+    assert!(e.to_string().contains("without close_notify"), "{e}");
+}
