@@ -382,6 +382,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                     "no PSK identity configured",
                 ));
             };
+            self.hs.psk_identity = Some(identity.clone());
             ClientKeyExchange::Psk { identity }
         } else {
             let Some(public) = share else {

@@ -95,6 +95,8 @@ pub(super) struct Handshake {
     pub client_raw_key: bool,
     /// Server: the SNI host name the client asked for.
     pub server_name: Option<String>,
+    /// PSK suites: the identity the client sent (client: the one we sent).
+    pub psk_identity: Option<Vec<u8>>,
     /// Keys waiting for our ChangeCipherSpec.
     pub pending_write: Option<RecordCipher>,
 }
@@ -111,6 +113,9 @@ pub struct ConnectionInfo {
     pub extended_master_secret: bool,
     /// Server: the SNI name the client sent.
     pub server_name: Option<String>,
+    /// PSK suites: the PSK identity the client sent in its
+    /// ClientKeyExchange (what a server authenticated the client as).
+    pub psk_identity: Option<Vec<u8>>,
     /// The peer's P-256 key, if it authenticated with one.
     pub peer_public_key: Option<Vec<u8>>,
     pub peer_certificates: Vec<Vec<u8>>,
@@ -239,6 +244,23 @@ impl<S: HandshakeSecrets> Connection<S> {
         c
     }
 
+    /// A DTLS server admitted by a stateless cookie check: the cookie
+    /// secret is the gate's, and the first message expected is the
+    /// ClientHello that carried the cookie. Our records continue from that
+    /// ClientHello's record number, as the stateless HelloVerifyRequest used
+    /// the previous one's (RFC 6347 §4.2.1), so the client's replay window
+    /// does not drop them.
+    pub(crate) fn admit_after_cookie(
+        &mut self,
+        secret: [u8; 32],
+        message_seq: u16,
+        record_seq: u64,
+    ) {
+        self.hs.cookie_secret = secret;
+        self.reassembler.start_at(message_seq);
+        self.writers[0].next_seq = record_seq;
+    }
+
     pub(super) fn dtls(&self) -> bool {
         self.config.variant == Variant::Dtls
     }
@@ -328,6 +350,7 @@ impl<S: HandshakeSecrets> Connection<S> {
             suite: self.hs.suite,
             extended_master_secret: self.hs.extended_master_secret,
             server_name: self.hs.server_name.clone(),
+            psk_identity: self.hs.psk_identity.clone(),
             peer_public_key: self.hs.peer_key.clone(),
             peer_certificates: self.hs.peer_certificates.clone(),
             invocations: self.secrets.invocations(),

@@ -30,6 +30,8 @@ pub mod cert;
 pub mod cipher;
 mod client;
 mod connection;
+pub mod export;
+pub mod gate;
 pub mod handshake;
 pub mod io;
 pub mod reassembly;
@@ -44,6 +46,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use connection::{Connection, ConnectionInfo, OsRandom, RandomSource};
+pub use export::{ExportLabel, ExportedKey, KeyExport};
+pub use gate::{Admission, CookieGate};
 pub use secrets::HandshakeSecrets;
 pub use time::{FixedTime, SystemClock, TimeProvider, UnixTime};
 

@@ -81,6 +81,14 @@ impl Reassembler {
         self.next_seq
     }
 
+    /// Starts at `message_seq` instead of 0 (a DTLS server whose cookie
+    /// exchange ran statelessly, before this connection existed).
+    pub fn start_at(&mut self, message_seq: u16) {
+        if self.pending.is_empty() && self.next_seq == 0 {
+            self.next_seq = message_seq;
+        }
+    }
+
     /// Takes one fragment. A fragment that disagrees with earlier fragments
     /// of the same message (type or length), or describes a message larger
     /// than [`MAX_MESSAGE`], is a decode error.

@@ -68,14 +68,7 @@ impl<S: HandshakeSecrets> Connection<S> {
     }
 
     fn cookie_for(&self, hello: &ClientHello) -> Vec<u8> {
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(&self.hs.cookie_secret)
-            .expect("HMAC takes any key length");
-        m.update(&hello.random);
-        m.update(&hello.session_id);
-        for s in &hello.cipher_suites {
-            m.update(&s.to_be_bytes());
-        }
-        m.finalize().into_bytes()[..16].to_vec()
+        cookie(&self.hs.cookie_secret, hello)
     }
 
     fn on_client_hello(&mut self, seq: u16, body: &[u8], now: Instant) -> Result<(), DtlsError> {
@@ -398,6 +391,9 @@ impl<S: HandshakeSecrets> Connection<S> {
         } else {
             MasterSeed::Randoms
         };
+        if let ClientKeyExchange::Psk { identity } = &cke {
+            self.hs.psk_identity = Some(identity.clone());
+        }
         let peer = match &cke {
             ClientKeyExchange::Psk { identity } => PeerKeyExchange::PskIdentity(identity),
             ClientKeyExchange::Ecdhe { public } => PeerKeyExchange::Ecdhe(public),
@@ -466,4 +462,16 @@ impl<S: HandshakeSecrets> Connection<S> {
         self.state = State::Established;
         Ok(())
     }
+}
+
+/// The DTLS cookie for `hello` under `secret` (RFC 6347 §4.2.1): an HMAC of
+/// what the client must repeat, so it can be checked without state.
+pub(crate) fn cookie(secret: &[u8; 32], hello: &ClientHello) -> Vec<u8> {
+    let mut m = <Hmac<Sha256> as Mac>::new_from_slice(secret).expect("HMAC takes any key length");
+    m.update(&hello.random);
+    m.update(&hello.session_id);
+    for s in &hello.cipher_suites {
+        m.update(&s.to_be_bytes());
+    }
+    m.finalize().into_bytes()[..16].to_vec()
 }

@@ -381,3 +381,47 @@ impl<C: BorrowMut<Client>> HandshakeSecrets for SeamSecrets<C> {
         self.invocations
     }
 }
+
+impl<C: BorrowMut<Client>> SeamSecrets<C> {
+    /// Closes the handshake session now (the TA keeps few per caller): a
+    /// connection that will not export keys calls this once established.
+    pub fn release(&mut self) {
+        if let Some(session) = self.session.take() {
+            let _ = self
+                .client
+                .borrow_mut()
+                .call(Op::Handshake(HandshakeOp::Close { session }));
+        }
+    }
+}
+
+impl<C: BorrowMut<Client>> seam_dtls::KeyExport for SeamSecrets<C> {
+    fn export_key(
+        &mut self,
+        label: seam_dtls::ExportLabel,
+        object: &str,
+    ) -> Result<seam_dtls::ExportedKey, SecretsError> {
+        let label = match label {
+            seam_dtls::ExportLabel::Bootstrap => seam_proto::handshake::OneM2mExport::Bootstrap,
+            seam_dtls::ExportLabel::Connection => seam_proto::handshake::OneM2mExport::Connection,
+        };
+        let object =
+            crate::client::name(object).map_err(|e| SecretsError::Failed(e.to_string()))?;
+        match self.steps(vec![Step::ExportKey { label, object }])?.first() {
+            Some(StepReply::ExportedKey {
+                relative_id,
+                object,
+            }) => Ok(seam_dtls::ExportedKey {
+                relative_id: *relative_id,
+                object: object.name.as_str().to_string(),
+                suid: object
+                    .suid
+                    .map(|s| s.get())
+                    .ok_or_else(|| SecretsError::Failed("the exported key has no SUID".into()))?,
+            }),
+            other => Err(SecretsError::Failed(format!(
+                "expected an exported key, got {other:?}"
+            ))),
+        }
+    }
+}
