@@ -281,6 +281,7 @@ pub fn suid(value: u8) -> seam::Suid {
     seam::Suid::new(value).unwrap_or_else(|e| panic!("test SUID: {e}"))
 }
 
+pub mod cli;
 pub mod dtls_fuzzing;
 pub mod fuzzing;
 pub mod memory_ta;

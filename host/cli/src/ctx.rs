@@ -44,6 +44,12 @@ impl Ctx {
     }
 
     fn open(&self) -> Outcome<Client> {
+        self.opener()?.open()
+    }
+
+    /// What opens more clients of the same backend, from any thread (the
+    /// tunnel opens one per connection).
+    pub fn opener(&self) -> Outcome<Opener> {
         let backend = match self.backend {
             Some(b) => b,
             None if Path::new(TEE_DEVICE).exists() => {
@@ -67,16 +73,10 @@ impl Ctx {
                 BackendArg::Sim
             }
         };
-        match backend {
-            BackendArg::Sim => {
-                let dir = self.store_dir();
-                Client::simulator(&dir).map_err(|e| {
-                    Failure::from(e)
-                        .context(format!("opening the simulator store {}", dir.display()))
-                })
-            }
-            BackendArg::Tee => open_tee(),
-        }
+        Ok(Opener {
+            backend,
+            store: self.store_dir(),
+        })
     }
 
     fn store_dir(&self) -> PathBuf {
@@ -96,6 +96,27 @@ impl Ctx {
             } else {
                 println!("{text}");
             }
+        }
+    }
+}
+
+/// The backend resolved once; each [`Opener::open`] is a new client.
+#[derive(Clone, Debug)]
+pub struct Opener {
+    backend: BackendArg,
+    store: PathBuf,
+}
+
+impl Opener {
+    pub fn open(&self) -> Outcome<Client> {
+        match self.backend {
+            BackendArg::Sim => Client::simulator(&self.store).map_err(|e| {
+                Failure::from(e).context(format!(
+                    "opening the simulator store {}",
+                    self.store.display()
+                ))
+            }),
+            BackendArg::Tee => open_tee(),
         }
     }
 }

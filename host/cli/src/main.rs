@@ -14,6 +14,7 @@ mod key;
 mod node;
 mod se;
 mod tls;
+mod tunnel;
 
 use std::process::ExitCode;
 
@@ -27,7 +28,8 @@ Exit codes: 0 success; 1 `seam verify`: the signature does not verify;
 2 usage: a bad argument or input file, or a feature not in this build;
 3 the Secure Environment refused (its oneM2M status code is printed);
 4 the Secure Environment could not be reached (backend, store, TA);
-5 `seam (d)tls-client|server`: the connection failed (the step and alert are printed).";
+5 `seam (d)tls-client|server`: the connection failed (the step and alert are printed).
+`seam tunnel` runs until SIGTERM or SIGINT, then exits 0.";
 
 #[derive(Parser)]
 #[command(
@@ -100,6 +102,9 @@ enum Command {
     /// DTLS 1.2 server with an SE credential: stdin to the peer, the peer to stdout.
     #[command(after_help = tls::dtls_server_example())]
     DtlsServer(tls::ServerArgs),
+    /// The (D)TLS sidecar: carry a local CSE's traffic over (D)TLS with the secrets in the SE.
+    #[command(subcommand)]
+    Tunnel(tunnel::TunnelCommand),
 }
 
 fn run(cli: Cli, ctx: &mut Ctx) -> Result<(), Failure> {
@@ -119,6 +124,7 @@ fn run(cli: Cli, ctx: &mut Ctx) -> Result<(), Failure> {
         Command::DtlsClient(a) => tls::client(ctx, "dtls-client", a),
         Command::TlsServer(a) => tls::server(ctx, "tls-server", a),
         Command::DtlsServer(a) => tls::server(ctx, "dtls-server", a),
+        Command::Tunnel(c) => tunnel::run(ctx, c),
     }
 }
 

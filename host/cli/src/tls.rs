@@ -123,10 +123,51 @@ pub struct Common {
     /// oneM2M profile first (CCM_8 over DTLS, CBC_SHA256 over TLS).
     #[arg(long, value_name = "OPENSSL-NAME")]
     cipher: Option<String>,
-    /// Refused: TLS 1.3 is available through the library's `seam_rustls`
-    /// rustls provider, not this tool (oneM2M profiles (D)TLS 1.2).
+    /// Refused here: TLS 1.3 runs in `seam tunnel --tls13` and in programs
+    /// through the library's `seam_rustls` provider.
     #[arg(long)]
     tls13: bool,
+    /// Present the P-256 credential as a raw public key (RFC 7250) instead of a certificate.
+    #[arg(long, conflicts_with = "cert")]
+    raw_public_key: bool,
+    /// Pin the peer's P-256 key (PEM public key): its certificate or raw
+    /// public key (RFC 7250) must carry exactly this key.
+    #[arg(long, value_name = "FILE.pem", conflicts_with = "ca")]
+    peer_key: Option<PathBuf>,
+}
+
+/// `--raw-public-key`: the credential's public key as a SubjectPublicKeyInfo.
+fn raw_public_key(ctx: &mut Ctx, credential: &KeyPath) -> Outcome<OwnCertificate> {
+    let info = ctx
+        .client()?
+        .object_info(&credential.se, &credential.key)
+        .what(format!("--raw-public-key: credential {credential}"))?;
+    info.public_key
+        .and_then(|p| seam::dtls::cert::spki_for(&p.0))
+        .map(OwnCertificate::RawPublicKey)
+        .ok_or_else(|| Failure::usage(format!("--raw-public-key: {credential} is not a P-256 key")))
+}
+
+/// This side's certificate: `--cert`, `--raw-public-key`, or none.
+fn own_certificate(ctx: &mut Ctx, c: &Common, credential: &KeyPath) -> Outcome<OwnCertificate> {
+    if c.raw_public_key {
+        return raw_public_key(ctx, credential);
+    }
+    Ok(match &c.cert {
+        Some(p) => OwnCertificate::X509(certificates("--cert", p)?),
+        None => OwnCertificate::None,
+    })
+}
+
+/// How the peer is authenticated: `--ca`, `--peer-key`, or not at all.
+fn peer_trust(c: &Common) -> Outcome<Option<PeerTrust>> {
+    if let Some(p) = &c.ca {
+        return Ok(Some(PeerTrust::CaCertificates(certificates("--ca", p)?)));
+    }
+    match &c.peer_key {
+        Some(p) => Ok(Some(PeerTrust::PinnedKey(crate::tunnel::read_peer_key(p)?))),
+        None => Ok(None),
+    }
 }
 
 fn host_port(flag: &str, text: &str) -> Outcome<()> {
@@ -150,10 +191,10 @@ fn variant(command: &str) -> Variant {
 fn check_common(command: &str, c: &Common) -> Outcome<Vec<Suite>> {
     if c.tls13 {
         return Err(Failure::usage(format!(
-            "seam {command} --tls13: this tool speaks (D)TLS 1.2, the version oneM2M \
-             profiles; TLS 1.3 with the handshake secrets in the SE is available to \
-             programs through the library's rustls provider `seam_rustls` (cargo feature \
-             `rustls`)"
+            "seam {command} --tls13: this one-shot tool speaks (D)TLS 1.2, the version \
+             oneM2M profiles; TLS 1.3 with the handshake secrets in the SE runs in \
+             `seam tunnel client|server --tls13` and, for programs, through the library's \
+             rustls provider `seam_rustls`"
         )));
     }
     match &c.cipher {
@@ -275,15 +316,9 @@ pub fn client(ctx: &mut Ctx, command: &str, a: ClientArgs) -> Outcome {
     host_port("--connect", &a.connect)?;
     let asked = check_common(command, &a.common)?;
     let variant = variant(command);
-    let own = match &a.common.cert {
-        Some(p) => OwnCertificate::X509(certificates("--cert", p)?),
-        None => OwnCertificate::None,
-    };
-    let trust = match &a.common.ca {
-        Some(p) => Some(certificates("--ca", p)?),
-        None => None,
-    };
     let psk = credential_kind(ctx, command, &credential)?;
+    let own = own_certificate(ctx, &a.common, &credential)?;
+    let trust = peer_trust(&a.common)?;
     let suites = suites(variant, psk, asked, &credential)?;
     if psk && a.common.psk_identity.is_none() {
         return Err(Failure::usage(format!(
@@ -294,7 +329,7 @@ pub fn client(ctx: &mut Ctx, command: &str, a: ClientArgs) -> Outcome {
     if !psk && trust.is_none() {
         return Err(Failure::usage(format!(
             "seam {command}: {credential} is a P-256 key (ECDHE_ECDSA suites): --ca FILE.pem \
-             is required to authenticate the server's certificate"
+             is required to authenticate the server (or --peer-key FILE.pem to pin its key)"
         )));
     }
     let client = ctx.client()?;
@@ -309,8 +344,8 @@ pub fn client(ctx: &mut Ctx, command: &str, a: ClientArgs) -> Outcome {
     let mut opts = ConnectOptions::new(variant, a.connect.clone(), cred);
     opts.suites = suites;
     opts.server_name = a.server_name;
-    if let Some(cas) = trust {
-        opts.peer_trust = PeerTrust::CaCertificates(cas);
+    if let Some(trust) = trust {
+        opts.peer_trust = trust;
     }
     let mut stdout = std::io::stdout();
     let info = run_client(client, &opts, Box::new(std::io::stdin()), &mut stdout)
@@ -324,20 +359,14 @@ pub fn server(ctx: &mut Ctx, command: &str, a: ServerArgs) -> Outcome {
     host_port("--listen", &a.listen)?;
     let asked = check_common(command, &a.common)?;
     let variant = variant(command);
-    let own = match &a.common.cert {
-        Some(p) => OwnCertificate::X509(certificates("--cert", p)?),
-        None => OwnCertificate::None,
-    };
-    let trust = match &a.common.ca {
-        Some(p) => Some(certificates("--ca", p)?),
-        None => None,
-    };
     let psk = credential_kind(ctx, command, &credential)?;
+    let own = own_certificate(ctx, &a.common, &credential)?;
+    let trust = peer_trust(&a.common)?;
     let suites = suites(variant, psk, asked, &credential)?;
     if !psk && matches!(own, OwnCertificate::None) {
         return Err(Failure::usage(format!(
             "seam {command}: {credential} is a P-256 key (ECDHE_ECDSA suites): --cert FILE.pem \
-             is required (the certificate the server presents for it)"
+             is required (what the server presents for it; or --raw-public-key)"
         )));
     }
     let json = ctx.json;
@@ -347,9 +376,9 @@ pub fn server(ctx: &mut Ctx, command: &str, a: ServerArgs) -> Outcome {
     let mut opts = ListenOptions::new(variant, a.listen.clone(), cred);
     opts.suites = suites;
     opts.psk_identity_hint = a.common.psk_identity.map(String::into_bytes);
-    if let Some(cas) = trust {
-        opts.require_client_certificate = true;
-        opts.peer_trust = PeerTrust::CaCertificates(cas);
+    if let Some(trust) = trust {
+        opts.require_client_certificate = !psk;
+        opts.peer_trust = trust;
     }
     let mut on_listening = |addr: std::net::SocketAddr| {
         if json {

@@ -908,8 +908,8 @@ fn errors_name_what_was_wrong() {
                 "--tls13",
             ],
             2,
-            "TLS 1.3 with the handshake secrets in the SE is available to programs through \
-             the library's rustls provider `seam_rustls`",
+            "TLS 1.3 with the handshake secrets in the SE runs in \
+             `seam tunnel client|server --tls13`",
         ),
         (
             &[

@@ -169,6 +169,7 @@ pub struct Connection<S: HandshakeSecrets> {
     app_in: VecDeque<Vec<u8>>,
     sent_close: bool,
     peer_closed: bool,
+    half_close: bool,
 }
 
 impl<S: HandshakeSecrets> Connection<S> {
@@ -228,6 +229,7 @@ impl<S: HandshakeSecrets> Connection<S> {
             app_in: VecDeque::new(),
             sent_close: false,
             peer_closed: false,
+            half_close: false,
         };
         if let Some(e) = refused {
             c.record_error(e);
@@ -393,6 +395,13 @@ impl<S: HandshakeSecrets> Connection<S> {
             self.push_output(rec);
         }
         Ok(())
+    }
+
+    /// The peer's close_notify ends only its direction: we go on sending
+    /// until our own [`close`](Self::close) (a relay passing a TCP
+    /// half-close on). By default we answer it at once (RFC 5246 §7.2.1).
+    pub fn allow_half_close(&mut self) {
+        self.half_close = true;
     }
 
     /// Sends close_notify (once). Further [`send`](Self::send)s fail.
@@ -979,7 +988,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         let desc = AlertDescription(data[1]);
         if desc == AlertDescription::CLOSE_NOTIFY {
             self.peer_closed = true;
-            if !self.sent_close && self.state == State::Established {
+            if !self.sent_close && self.state == State::Established && !self.half_close {
                 self.close();
             }
             if self.is_handshaking() {
@@ -988,7 +997,10 @@ impl<S: HandshakeSecrets> Connection<S> {
                     cause: Cause::ReceivedAlert(desc),
                 }));
             }
-            self.state = State::Closed;
+            // Half-closed: we may still send until our own close().
+            if self.sent_close || !self.half_close {
+                self.state = State::Closed;
+            }
             return Ok(());
         }
         if data[0] == 2 {
