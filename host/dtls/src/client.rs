@@ -10,9 +10,9 @@ use super::cert;
 use super::connection::{Connection, State};
 use super::handshake::{
     self, decode_server_hello_done, ecdhe_params, ext, Certificate, CertificateRequest,
-    ClientHello, ClientKeyExchange, Extension, HandshakeType, HelloVerifyRequest, ServerHello,
-    ServerKeyExchange, CERT_TYPE_RAW_PUBLIC_KEY, CERT_TYPE_X509, CLIENT_CERT_ECDSA_SIGN,
-    GROUP_SECP256R1, SIG_ECDSA_SHA256,
+    ClientHello, ClientKeyExchange, ContextCodec as _, Extension, HandshakeType,
+    HelloVerifyRequest, ServerHello, ServerKeyExchange, CERT_TYPE_RAW_PUBLIC_KEY, CERT_TYPE_X509,
+    CLIENT_CERT_ECDSA_SIGN, GROUP_SECP256R1, SIG_ECDSA_SHA256,
 };
 use super::secrets::{ClientFlightRequest, HandshakeSecrets, MasterSeed};
 use super::{AlertDescription, DtlsError, OwnCertificate, PeerTrust, Role, Step, Suite};
@@ -70,7 +70,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         };
         self.reset_transcript();
         let mut items = Vec::new();
-        self.queue_message(&mut items, HandshakeType::ClientHello, hello.encode());
+        self.queue_message(&mut items, HandshakeType::ClientHello, hello.get_encoding());
         self.send_flight(items, true, now);
     }
 
@@ -368,7 +368,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                 _ => Certificate::X509(Vec::new()),
             };
             sends_certificate = !c.is_empty();
-            self.queue_message(&mut items, HandshakeType::Certificate, c.encode());
+            self.queue_message(&mut items, HandshakeType::Certificate, c.get_encoding());
         }
         let share = match self.secrets.client_key_share(suite, sends_certificate) {
             Ok(s) => s,
@@ -394,7 +394,11 @@ impl<S: HandshakeSecrets> Connection<S> {
             };
             ClientKeyExchange::Ecdhe { public }
         };
-        self.queue_message(&mut items, HandshakeType::ClientKeyExchange, cke.encode());
+        self.queue_message(
+            &mut items,
+            HandshakeType::ClientKeyExchange,
+            cke.get_encoding(),
+        );
         let seed = if self.hs.extended_master_secret {
             MasterSeed::Extended(Sha256::digest(&self.hs.transcript).into())
         } else {

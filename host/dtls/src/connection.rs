@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use super::cipher::{RecordCipher, TrafficKeys};
 use super::handshake::{self, full_message, FragmentHeader, HandshakeType, Reader};
+use super::msgs::codec::Codec as _;
 use super::reassembly::{self, Fragment, Reassembler};
 use super::record::{self, ContentType, RecordHeader, ReplayWindow, TlsFrame};
 use super::retransmit::{Flight, FlightItem};

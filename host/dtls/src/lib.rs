@@ -34,6 +34,7 @@ pub mod export;
 pub mod gate;
 pub mod handshake;
 pub mod io;
+pub mod msgs;
 pub mod reassembly;
 pub mod record;
 pub mod retransmit;
@@ -48,6 +49,7 @@ use std::time::Duration;
 pub use connection::{Connection, ConnectionInfo, OsRandom, RandomSource};
 pub use export::{ExportLabel, ExportedKey, KeyExport};
 pub use gate::{Admission, CookieGate};
+pub use msgs::enums::AlertDescription;
 pub use secrets::HandshakeSecrets;
 pub use time::{FixedTime, SystemClock, TimeProvider, UnixTime};
 
@@ -326,70 +328,6 @@ impl Config {
     /// Now, from the time provider.
     pub(crate) fn now(&self) -> Option<UnixTime> {
         self.time.as_ref().and_then(|t| t.current_time())
-    }
-}
-
-/// A TLS alert description (RFC 5246 §7.2, RFC 4279 §2).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct AlertDescription(pub u8);
-
-impl AlertDescription {
-    pub const CLOSE_NOTIFY: Self = Self(0);
-    pub const UNEXPECTED_MESSAGE: Self = Self(10);
-    pub const BAD_RECORD_MAC: Self = Self(20);
-    pub const RECORD_OVERFLOW: Self = Self(22);
-    pub const HANDSHAKE_FAILURE: Self = Self(40);
-    pub const BAD_CERTIFICATE: Self = Self(42);
-    pub const UNSUPPORTED_CERTIFICATE: Self = Self(43);
-    pub const CERTIFICATE_EXPIRED: Self = Self(45);
-    pub const CERTIFICATE_UNKNOWN: Self = Self(46);
-    pub const ILLEGAL_PARAMETER: Self = Self(47);
-    pub const UNKNOWN_CA: Self = Self(48);
-    pub const DECODE_ERROR: Self = Self(50);
-    pub const DECRYPT_ERROR: Self = Self(51);
-    pub const PROTOCOL_VERSION: Self = Self(70);
-    pub const INSUFFICIENT_SECURITY: Self = Self(71);
-    pub const INTERNAL_ERROR: Self = Self(80);
-    pub const NO_RENEGOTIATION: Self = Self(100);
-    pub const UNSUPPORTED_EXTENSION: Self = Self(110);
-    pub const UNRECOGNIZED_NAME: Self = Self(112);
-    pub const UNKNOWN_PSK_IDENTITY: Self = Self(115);
-
-    pub fn name(self) -> &'static str {
-        match self.0 {
-            0 => "close_notify",
-            10 => "unexpected_message",
-            20 => "bad_record_mac",
-            21 => "decryption_failed",
-            22 => "record_overflow",
-            30 => "decompression_failure",
-            40 => "handshake_failure",
-            42 => "bad_certificate",
-            43 => "unsupported_certificate",
-            44 => "certificate_revoked",
-            45 => "certificate_expired",
-            46 => "certificate_unknown",
-            47 => "illegal_parameter",
-            48 => "unknown_ca",
-            49 => "access_denied",
-            50 => "decode_error",
-            51 => "decrypt_error",
-            70 => "protocol_version",
-            71 => "insufficient_security",
-            80 => "internal_error",
-            90 => "user_canceled",
-            100 => "no_renegotiation",
-            110 => "unsupported_extension",
-            112 => "unrecognized_name",
-            115 => "unknown_psk_identity",
-            _ => "unknown_alert",
-        }
-    }
-}
-
-impl fmt::Display for AlertDescription {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}({})", self.name(), self.0)
     }
 }
 

@@ -8,7 +8,8 @@
 
 use std::collections::BTreeMap;
 
-use super::handshake::{DecodeError, FragmentHeader};
+use crate::msgs::codec::DecodeError;
+use crate::msgs::handshake::FragmentHeader;
 
 /// Largest handshake message we reassemble (a certificate chain fits easily).
 pub const MAX_MESSAGE: u32 = 32 * 1024;

@@ -3,29 +3,8 @@
 //! sequence number), and the DTLS anti-replay window (RFC 6347 §4.1.2.6).
 //! Protection (encryption, MACs) is in [`super::cipher`].
 
-use super::handshake::{put_u16, put_u48, Reader};
-
-/// `ContentType` (RFC 5246 §6.2.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-#[repr(u8)]
-pub enum ContentType {
-    ChangeCipherSpec = 20,
-    Alert = 21,
-    Handshake = 22,
-    ApplicationData = 23,
-}
-
-impl ContentType {
-    pub fn from_u8(v: u8) -> Option<Self> {
-        match v {
-            20 => Some(ContentType::ChangeCipherSpec),
-            21 => Some(ContentType::Alert),
-            22 => Some(ContentType::Handshake),
-            23 => Some(ContentType::ApplicationData),
-            _ => None,
-        }
-    }
-}
+use crate::msgs::codec::{put_u16, put_u48, Reader};
+pub use crate::msgs::enums::ContentType;
 
 pub const TLS_HEADER: usize = 5;
 pub const DTLS_HEADER: usize = 13;
@@ -102,7 +81,7 @@ pub fn split_datagram(datagram: &[u8]) -> Vec<(RecordHeader, &[u8])> {
     out
 }
 
-fn decode_dtls_header(r: &mut Reader<'_>) -> super::handshake::Result<RecordHeader> {
+fn decode_dtls_header(r: &mut Reader<'_>) -> crate::msgs::codec::Result<RecordHeader> {
     let content_type = r.u8("record header")?;
     let version = r.u16("record header")?;
     let epoch = r.u16("record header")?;

@@ -12,9 +12,9 @@ use super::cert;
 use super::connection::{Connection, State};
 use super::handshake::{
     self, decode_server_name, decode_u16_list, ext, find_ext, Certificate, CertificateRequest,
-    ClientHello, ClientKeyExchange, DigitallySigned, Extension, HandshakeType, HelloVerifyRequest,
-    ServerHello, ServerKeyExchange, CERT_TYPE_RAW_PUBLIC_KEY, CERT_TYPE_X509,
-    CLIENT_CERT_ECDSA_SIGN, GROUP_SECP256R1, SCSV_RENEGOTIATION, SIG_ECDSA_SHA256,
+    ClientHello, ClientKeyExchange, Codec as _, ContextCodec as _, DigitallySigned, Extension,
+    HandshakeType, HelloVerifyRequest, ServerHello, ServerKeyExchange, CERT_TYPE_RAW_PUBLIC_KEY,
+    CERT_TYPE_X509, CLIENT_CERT_ECDSA_SIGN, GROUP_SECP256R1, SCSV_RENEGOTIATION, SIG_ECDSA_SHA256,
 };
 use super::retransmit::FlightItem;
 use super::secrets::{HandshakeSecrets, MasterSeed, PeerKeyExchange};
@@ -101,7 +101,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                     version: DTLS10,
                     cookie: expected,
                 }
-                .encode();
+                .get_encoding();
                 self.reset_transcript();
                 self.next_send_seq = seq;
                 let mut items = Vec::new();
@@ -281,11 +281,15 @@ impl<S: HandshakeSecrets> Connection<S> {
             Err(e) => return Err(self.secrets_failed(Step::ServerKeyExchange, e)),
         };
         let mut items = Vec::new();
-        self.queue_message(&mut items, HandshakeType::ServerHello, sh.encode());
+        self.queue_message(&mut items, HandshakeType::ServerHello, sh.get_encoding());
         if suite.is_psk() {
             if let Some(hint) = self.config.psk_identity_hint.clone() {
                 let ske = ServerKeyExchange::Psk { hint };
-                self.queue_message(&mut items, HandshakeType::ServerKeyExchange, ske.encode());
+                self.queue_message(
+                    &mut items,
+                    HandshakeType::ServerKeyExchange,
+                    ske.get_encoding(),
+                );
             }
         } else {
             let certificate = match &self.config.certificate {
@@ -301,7 +305,11 @@ impl<S: HandshakeSecrets> Connection<S> {
                     ))
                 }
             };
-            self.queue_message(&mut items, HandshakeType::Certificate, certificate.encode());
+            self.queue_message(
+                &mut items,
+                HandshakeType::Certificate,
+                certificate.get_encoding(),
+            );
             let Some(share) = share else {
                 return Err(self.fatal(
                     Step::ServerKeyExchange,
@@ -315,7 +323,11 @@ impl<S: HandshakeSecrets> Connection<S> {
                 sig_alg: SIG_ECDSA_SHA256,
                 signature: share.signature,
             };
-            self.queue_message(&mut items, HandshakeType::ServerKeyExchange, ske.encode());
+            self.queue_message(
+                &mut items,
+                HandshakeType::ServerKeyExchange,
+                ske.get_encoding(),
+            );
             if self.config.require_client_certificate {
                 let req = CertificateRequest {
                     certificate_types: vec![CLIENT_CERT_ECDSA_SIGN],
@@ -323,7 +335,11 @@ impl<S: HandshakeSecrets> Connection<S> {
                     authorities: Vec::new(),
                 };
                 self.hs.certificate_requested = true;
-                self.queue_message(&mut items, HandshakeType::CertificateRequest, req.encode());
+                self.queue_message(
+                    &mut items,
+                    HandshakeType::CertificateRequest,
+                    req.get_encoding(),
+                );
             }
         }
         self.queue_message(&mut items, HandshakeType::ServerHelloDone, Vec::new());
