@@ -414,7 +414,7 @@ impl<S: HandshakeSecrets> Connection<S> {
             server_random: self.hs.server_random,
             transcript: &transcript,
             certificate_verify: sends_certificate,
-            dtls_message_seq: self.dtls().then_some(self.next_send_seq),
+            dtls_message_seq: self.dtls().then_some(self.next_send_seq()),
         };
         let flight = match self.secrets.client_flight(&req) {
             Ok(f) => f,

@@ -1,17 +1,21 @@
-//! The sans-IO connection: record layer, epochs, the DTLS handshake
-//! transport (fragmentation, reassembly, flights, retransmission) and the
-//! application-data interface. The handshake state machines are in
-//! [`super::client`] and [`super::server`].
+//! The sans-IO connection: it routes what comes in (through the
+//! [`deframer`](crate::deframer), the [`record layer`](crate::record_layer)
+//! and reassembly) to the handshake, alerts or application data, and what
+//! goes out through [`flights`](crate::flight). The handshake state machines
+//! are in [`super::client`] and [`super::server`].
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::cipher::{RecordCipher, TrafficKeys};
-use super::handshake::{self, full_message, FragmentHeader, HandshakeType, Reader};
-use super::msgs::codec::Codec as _;
-use super::reassembly::{self, Fragment, Reassembler};
-use super::record::{self, ContentType, RecordHeader, ReplayWindow, TlsFrame};
-use super::retransmit::{Flight, FlightItem};
+use super::cipher::TrafficKeys;
+use super::deframer::{self, HandshakeJoiner, StreamError, TlsDeframer};
+use super::flight::{FlightItem, Flights, Output};
+use super::msgs::codec::{DecodeError, Reader};
+use super::msgs::enums::{ContentType, HandshakeType};
+use super::msgs::handshake::{self, full_message, FragmentHeader};
+use super::reassembly::{Fragment, Reassembler};
+use super::record::{self, RecordHeader};
+use super::record_layer::{OpenError, RecordLayer};
 use super::secrets::{HandshakeSecrets, SecretsError};
 use super::{AlertDescription, Cause, Config, DtlsError, Role, Step, Suite, Variant};
 
@@ -98,13 +102,8 @@ pub(super) struct Handshake {
     pub server_name: Option<String>,
     /// PSK suites: the identity the client sent (client: the one we sent).
     pub psk_identity: Option<Vec<u8>>,
-    /// Keys waiting for our ChangeCipherSpec.
-    pub pending_write: Option<RecordCipher>,
-}
-
-struct Writer {
-    cipher: Option<RecordCipher>,
-    next_seq: u64,
+    /// The peer's keys are installed, waiting for its ChangeCipherSpec.
+    pub keys_pending: bool,
 }
 
 /// What is known about an established (or failed) connection.
@@ -144,29 +143,15 @@ pub struct Connection<S: HandshakeSecrets> {
     error: Option<DtlsError>,
     pub(super) hs: Handshake,
 
-    write_epoch: u16,
-    writers: Vec<Writer>,
-    read_epoch: u16,
-    reader: Option<RecordCipher>,
-    pub(super) pending_read: Option<RecordCipher>,
-    replay: ReplayWindow,
-    tls_read_seq: u64,
-
+    record_layer: RecordLayer,
+    tls_deframer: TlsDeframer,
+    tls_joiner: HandshakeJoiner,
     reassembler: Reassembler,
-    pub(super) next_send_seq: u16,
-    flight: Flight,
     deferred: Vec<(RecordHeader, Vec<u8>)>,
     peer_retransmitted: bool,
-    /// DTLS: the `message_seq` of the last message of the peer flight our
-    /// current flight answers. The peer resending it (it missed our answer)
-    /// is what makes us resend (RFC 6347 §4.2.4); anything else old is not.
-    answered_seq: Option<u16>,
-    retransmissions: u32,
+    flights: Flights,
+    out: Output,
 
-    tls_in: Vec<u8>,
-    tls_handshake: Vec<u8>,
-
-    out: VecDeque<Vec<u8>>,
     app_in: VecDeque<Vec<u8>>,
     sent_close: bool,
     peer_closed: bool,
@@ -194,9 +179,12 @@ impl<S: HandshakeSecrets> Connection<S> {
         rng: Box<dyn RandomSource>,
         now: Instant,
     ) -> Self {
-        let flight = Flight::new(config.retransmit);
         let refused = config.check(role).err();
+        let dtls = config.variant == Variant::Dtls;
         let mut c = Connection {
+            record_layer: RecordLayer::new(config.variant),
+            flights: Flights::new(dtls, config.mtu, config.retransmit),
+            out: Output::new(dtls),
             role,
             config,
             secrets,
@@ -207,26 +195,11 @@ impl<S: HandshakeSecrets> Connection<S> {
             },
             error: None,
             hs: Handshake::default(),
-            write_epoch: 0,
-            writers: vec![Writer {
-                cipher: None,
-                next_seq: 0,
-            }],
-            read_epoch: 0,
-            reader: None,
-            pending_read: None,
-            replay: ReplayWindow::default(),
-            tls_read_seq: 0,
+            tls_deframer: TlsDeframer::default(),
+            tls_joiner: HandshakeJoiner::default(),
             reassembler: Reassembler::new(),
-            next_send_seq: 0,
-            flight,
             deferred: Vec::new(),
             peer_retransmitted: false,
-            answered_seq: None,
-            retransmissions: 0,
-            tls_in: Vec::new(),
-            tls_handshake: Vec::new(),
-            out: VecDeque::new(),
             app_in: VecDeque::new(),
             sent_close: false,
             peer_closed: false,
@@ -261,7 +234,7 @@ impl<S: HandshakeSecrets> Connection<S> {
     ) {
         self.hs.cookie_secret = secret;
         self.reassembler.start_at(message_seq);
-        self.writers[0].next_seq = record_seq;
+        self.record_layer.continue_epoch0_at(record_seq);
     }
 
     pub(super) fn dtls(&self) -> bool {
@@ -291,12 +264,11 @@ impl<S: HandshakeSecrets> Connection<S> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        match self.flight.on_timeout(now) {
-            Some(true) => {
-                self.retransmissions += 1;
-                self.transmit_flight();
-                Ok(())
-            }
+        let timeout =
+            self.flights
+                .on_timeout(now, &mut self.record_layer, &mut *self.rng, &mut self.out);
+        match timeout {
+            Some(true) => Ok(()),
             Some(false) => {
                 let e = DtlsError {
                     step: self.state.step(),
@@ -314,12 +286,12 @@ impl<S: HandshakeSecrets> Connection<S> {
         if self.error.is_some() {
             return None;
         }
-        self.flight.deadline()
+        self.flights.deadline()
     }
 
     /// The next datagram (DTLS) or bytes (TLS) to send.
     pub fn poll_output(&mut self) -> Option<Vec<u8>> {
-        self.out.pop_front()
+        self.out.pop()
     }
 
     /// Application data received, in order of arrival.
@@ -357,7 +329,7 @@ impl<S: HandshakeSecrets> Connection<S> {
             peer_public_key: self.hs.peer_key.clone(),
             peer_certificates: self.hs.peer_certificates.clone(),
             invocations: self.secrets.invocations(),
-            retransmissions: self.retransmissions,
+            retransmissions: self.flights.retransmissions,
         }
     }
 
@@ -369,10 +341,7 @@ impl<S: HandshakeSecrets> Connection<S> {
     /// Largest application payload one record (one datagram on DTLS) carries.
     pub fn max_payload(&self) -> usize {
         if self.dtls() {
-            let overhead = self.writers[self.write_epoch as usize]
-                .cipher
-                .as_ref()
-                .map_or(0, |c| c.overhead());
+            let overhead = self.record_layer.overhead(self.record_layer.write_epoch());
             self.config
                 .mtu
                 .saturating_sub(record::DTLS_HEADER + overhead)
@@ -392,8 +361,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         }
         let max = self.max_payload();
         for chunk in data.chunks(max) {
-            let rec = self.encode_record(self.write_epoch, ContentType::ApplicationData, chunk);
-            self.push_output(rec);
+            self.send_record(ContentType::ApplicationData, chunk);
         }
         Ok(())
     }
@@ -411,12 +379,7 @@ impl<S: HandshakeSecrets> Connection<S> {
             return;
         }
         self.sent_close = true;
-        let rec = self.encode_record(
-            self.write_epoch,
-            ContentType::Alert,
-            &[1, AlertDescription::CLOSE_NOTIFY.0],
-        );
-        self.push_output(rec);
+        self.send_record(ContentType::Alert, &[1, AlertDescription::CLOSE_NOTIFY.0]);
         if self.peer_closed {
             self.state = State::Closed;
         }
@@ -429,7 +392,7 @@ impl<S: HandshakeSecrets> Connection<S> {
             self.error = Some(e.clone());
         }
         self.state = State::Failed;
-        self.flight.answered();
+        self.flights.answered();
         e
     }
 
@@ -442,8 +405,7 @@ impl<S: HandshakeSecrets> Connection<S> {
     ) -> DtlsError {
         let e = DtlsError::sent(step, alert, detail);
         if self.error.is_none() {
-            let rec = self.encode_record(self.write_epoch, ContentType::Alert, &[2, alert.0]);
-            self.push_output(rec);
+            self.send_record(ContentType::Alert, &[2, alert.0]);
         }
         self.record_error(e)
     }
@@ -473,50 +435,27 @@ impl<S: HandshakeSecrets> Connection<S> {
         }
     }
 
-    pub(super) fn decode_failed(&mut self, step: Step, e: handshake::DecodeError) -> DtlsError {
+    pub(super) fn decode_failed(&mut self, step: Step, e: DecodeError) -> DtlsError {
         self.fatal(step, AlertDescription::DECODE_ERROR, e.0)
     }
 
     // ---- output -------------------------------------------------------------------
 
-    fn push_output(&mut self, bytes: Vec<u8>) {
-        if bytes.is_empty() {
-            return;
-        }
-        if self.dtls() {
-            self.out.push_back(bytes);
-        } else if let Some(last) = self.out.back_mut() {
-            last.extend_from_slice(&bytes);
-        } else {
-            self.out.push_back(bytes);
-        }
+    /// One record of the current write epoch.
+    fn send_record(&mut self, ct: ContentType, payload: &[u8]) {
+        let epoch = self.record_layer.write_epoch();
+        let rec = self.record_layer.seal(epoch, ct, payload, &mut *self.rng);
+        self.out.push(rec);
     }
 
-    fn encode_record(&mut self, epoch: u16, ct: ContentType, payload: &[u8]) -> Vec<u8> {
-        let dtls = self.dtls();
-        let version = self.config.variant.version();
-        let Some(w) = self.writers.get_mut(epoch as usize) else {
-            return Vec::new();
-        };
-        let seq = w.next_seq;
-        w.next_seq += 1;
-        let mac_seq = if dtls {
-            ((epoch as u64) << 48) | (seq & record::MAX_DTLS_SEQ)
-        } else {
-            seq
-        };
-        let rng = &mut self.rng;
-        let fragment = match &w.cipher {
-            Some(c) => c.seal(mac_seq, ct as u8, version, payload, &mut |b| rng.fill(b)),
-            None => payload.to_vec(),
-        };
-        let mut out = Vec::with_capacity(fragment.len() + record::DTLS_HEADER);
-        if dtls {
-            record::encode_dtls(ct, version, epoch, seq, &fragment, &mut out);
-        } else {
-            record::encode_tls(ct, version, &fragment, &mut out);
-        }
-        out
+    /// The `message_seq` our next handshake message gets.
+    pub(super) fn next_send_seq(&self) -> u16 {
+        self.flights.next_send_seq()
+    }
+
+    /// DTLS server: our next message follows the ClientHello in numbering.
+    pub(super) fn set_next_send_seq(&mut self, seq: u16) {
+        self.flights.set_next_send_seq(seq);
     }
 
     /// Adds a handshake message we send to the transcript and to `items`.
@@ -526,17 +465,9 @@ impl<S: HandshakeSecrets> Connection<S> {
         t: HandshakeType,
         body: Vec<u8>,
     ) {
-        let seq = self.next_send_seq;
-        self.next_send_seq = self.next_send_seq.wrapping_add(1);
-        self.hs
-            .transcript
-            .extend_from_slice(&full_message(self.dtls(), t as u8, seq, &body));
-        items.push(FlightItem::Handshake {
-            epoch: self.write_epoch,
-            msg_type: t as u8,
-            message_seq: seq,
-            body,
-        });
+        let epoch = self.record_layer.write_epoch();
+        let whole = self.flights.queue_message(items, epoch, t as u8, body);
+        self.hs.transcript.extend_from_slice(&whole);
     }
 
     /// A message built elsewhere (by the Secure Environment), whole with its
@@ -555,7 +486,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         let body = whole
             .get(header..)
             .ok_or("a message from the Secure Environment is truncated")?;
-        let expected = full_message(self.dtls(), t as u8, self.next_send_seq, body);
+        let expected = full_message(self.dtls(), t as u8, self.next_send_seq(), body);
         if expected != whole {
             return Err(format!(
                 "the Secure Environment's {t:?} message has an unexpected header"
@@ -568,131 +499,48 @@ impl<S: HandshakeSecrets> Connection<S> {
     /// Our ChangeCipherSpec: queued, then our write epoch moves on.
     pub(super) fn queue_change_cipher_spec(&mut self, items: &mut Vec<FlightItem>) {
         items.push(FlightItem::ChangeCipherSpec {
-            epoch: self.write_epoch,
+            epoch: self.record_layer.write_epoch(),
         });
-        let cipher = self.hs.pending_write.take();
-        self.writers.push(Writer {
-            cipher,
-            next_seq: 0,
-        });
-        self.write_epoch += 1;
+        self.record_layer.next_write_epoch();
     }
 
     /// Installs the keys: the peer's direction waits for its ChangeCipherSpec,
     /// ours for our own.
     pub(super) fn install_keys(&mut self, suite: Suite, keys: &TrafficKeys) {
-        let peer = match self.role {
-            Role::Client => Role::Server,
-            Role::Server => Role::Client,
-        };
-        self.pending_read = Some(RecordCipher::new(suite, keys, peer));
-        self.hs.pending_write = Some(RecordCipher::new(suite, keys, self.role));
+        self.record_layer.install_keys(suite, keys, self.role);
+        self.hs.keys_pending = true;
     }
 
     /// Sends a flight. `await_answer`: arm the retransmission timer (DTLS).
     pub(super) fn send_flight(&mut self, items: Vec<FlightItem>, await_answer: bool, now: Instant) {
-        if self.dtls() {
-            self.answered_seq = self.reassembler.next_seq().checked_sub(1);
-            self.flight.start(items, await_answer, now);
-            self.transmit_flight();
-        } else {
-            for item in &items {
-                self.transmit_tls_item(item);
-            }
-        }
+        self.flights.send(
+            items,
+            await_answer,
+            now,
+            self.reassembler.next_seq(),
+            &mut self.record_layer,
+            &mut *self.rng,
+            &mut self.out,
+        );
     }
 
     /// Drops the flight: nothing left to retransmit.
     pub(super) fn flight_done(&mut self) {
-        self.flight.clear();
+        self.flights.done();
     }
 
     /// Stops the timer but keeps the flight (the server's last flight, resent
     /// if the client shows it missed it).
     pub(super) fn flight_answered(&mut self) {
-        self.flight.answered();
-    }
-
-    fn transmit_tls_item(&mut self, item: &FlightItem) {
-        match item {
-            FlightItem::Handshake {
-                epoch,
-                msg_type,
-                body,
-                ..
-            } => {
-                let whole = full_message(false, *msg_type, 0, body);
-                for chunk in whole.chunks(record::MAX_PLAINTEXT) {
-                    let rec = self.encode_record(*epoch, ContentType::Handshake, chunk);
-                    self.push_output(rec);
-                }
-            }
-            FlightItem::ChangeCipherSpec { epoch } => {
-                let rec = self.encode_record(*epoch, ContentType::ChangeCipherSpec, &[1]);
-                self.push_output(rec);
-            }
-        }
-    }
-
-    /// (Re)sends the current DTLS flight, packing records into datagrams of
-    /// at most `mtu` bytes and fragmenting handshake messages to fit.
-    fn transmit_flight(&mut self) {
-        let items = self.flight.items.clone();
-        let mtu = self.config.mtu.max(64);
-        let mut datagram: Vec<u8> = Vec::new();
-        for item in &items {
-            let records: Vec<Vec<u8>> = match item {
-                FlightItem::Handshake {
-                    epoch,
-                    msg_type,
-                    message_seq,
-                    body,
-                } => {
-                    let overhead = self
-                        .writers
-                        .get(*epoch as usize)
-                        .and_then(|w| w.cipher.as_ref())
-                        .map_or(0, |c| c.overhead());
-                    let room = mtu.saturating_sub(
-                        record::DTLS_HEADER + overhead + handshake::DTLS_HEADER_LEN,
-                    );
-                    let pieces: Vec<Vec<u8>> =
-                        reassembly::fragment(*msg_type, *message_seq, body, room)
-                            .into_iter()
-                            .map(|(h, d)| {
-                                let mut p = Vec::with_capacity(d.len() + 12);
-                                h.encode(&mut p);
-                                p.extend_from_slice(d);
-                                p
-                            })
-                            .collect();
-                    pieces
-                        .iter()
-                        .map(|p| self.encode_record(*epoch, ContentType::Handshake, p))
-                        .collect()
-                }
-                FlightItem::ChangeCipherSpec { epoch } => {
-                    vec![self.encode_record(*epoch, ContentType::ChangeCipherSpec, &[1])]
-                }
-            };
-            for rec in records {
-                if !datagram.is_empty() && datagram.len() + rec.len() > mtu {
-                    self.out.push_back(std::mem::take(&mut datagram));
-                }
-                datagram.extend_from_slice(&rec);
-            }
-        }
-        if !datagram.is_empty() {
-            self.out.push_back(datagram);
-        }
+        self.flights.answered();
     }
 
     // ---- input: DTLS ---------------------------------------------------------------
 
     fn handle_datagram(&mut self, datagram: &[u8], now: Instant) -> Result<(), DtlsError> {
         self.peer_retransmitted = false;
-        for (h, fragment) in record::split_datagram(datagram) {
-            self.handle_dtls_record(h, fragment, now)?;
+        for (h, ct, fragment) in deframer::dtls_records(datagram) {
+            self.handle_dtls_record(h, ct, fragment, now)?;
             if matches!(self.state, State::Closed | State::Failed) {
                 return Ok(());
             }
@@ -702,10 +550,9 @@ impl<S: HandshakeSecrets> Connection<S> {
             // A client that is done has nothing to resend (the server's flight
             // was the last); anyone else resends the flight the peer missed.
             let done_client = self.role == Role::Client && self.state == State::Established;
-            let resend = !self.flight.items.is_empty() && !done_client;
-            if resend {
-                self.retransmissions += 1;
-                self.transmit_flight();
+            if self.flights.has_flight() && !done_client {
+                self.flights
+                    .resend(&mut self.record_layer, &mut *self.rng, &mut self.out);
             }
         }
         Ok(())
@@ -714,33 +561,18 @@ impl<S: HandshakeSecrets> Connection<S> {
     fn handle_dtls_record(
         &mut self,
         h: RecordHeader,
+        ct: ContentType,
         fragment: &[u8],
         now: Instant,
     ) -> Result<(), DtlsError> {
-        // RFC 6347 §4.1.2.7: invalid records are dropped silently.
-        let Some(ct) = ContentType::from_u8(h.content_type) else {
-            return Ok(());
-        };
-        if h.version >> 8 != 0xFE || fragment.len() > record::MAX_CIPHERTEXT {
-            return Ok(());
-        }
-        if h.epoch == self.read_epoch {
-            if !self.replay.check(h.seq) {
-                return Ok(());
+        let read_epoch = self.record_layer.read_epoch();
+        if h.epoch == read_epoch {
+            // RFC 6347 §4.1.2.7: invalid records are dropped silently.
+            match self.record_layer.open_dtls(&h, fragment) {
+                Some(plaintext) => self.handle_plaintext(ct, h.epoch, &plaintext, now),
+                None => Ok(()),
             }
-            let plaintext = match &self.reader {
-                Some(c) => match c.open(h.mac_seq(true), h.content_type, h.version, fragment) {
-                    Ok(p) => p,
-                    Err(_) => return Ok(()),
-                },
-                None => fragment.to_vec(),
-            };
-            if plaintext.len() > record::MAX_PLAINTEXT {
-                return Ok(());
-            }
-            self.replay.mark(h.seq);
-            self.handle_plaintext(ct, h.epoch, &plaintext, now)
-        } else if h.epoch == self.read_epoch.wrapping_add(1) {
+        } else if h.epoch == read_epoch.wrapping_add(1) {
             if self.deferred.len() < MAX_DEFERRED {
                 self.deferred.push((h, fragment.to_vec()));
             }
@@ -755,61 +587,55 @@ impl<S: HandshakeSecrets> Connection<S> {
     // ---- input: TLS -------------------------------------------------------------------
 
     fn handle_stream(&mut self, bytes: &[u8], now: Instant) -> Result<(), DtlsError> {
-        self.tls_in.extend_from_slice(bytes);
+        self.tls_deframer.push(bytes);
         loop {
             if matches!(self.state, State::Closed | State::Failed) {
                 return Ok(());
             }
-            let (h, total) = match record::parse_tls(&self.tls_in) {
-                TlsFrame::Incomplete => return Ok(()),
-                TlsFrame::Overflow => {
+            let (h, ct, fragment) = match self.tls_deframer.pop() {
+                Ok(Some(rec)) => rec,
+                Ok(None) => return Ok(()),
+                Err(StreamError::Overflow) => {
                     return Err(self.fatal(
                         Step::Record,
                         AlertDescription::RECORD_OVERFLOW,
                         "a record is longer than 2^14 + 2048 bytes",
                     ))
                 }
-                TlsFrame::Record(h, total) => (h, total),
+                Err(StreamError::UnknownContentType(t)) => {
+                    return Err(self.fatal(
+                        Step::Record,
+                        AlertDescription::UNEXPECTED_MESSAGE,
+                        format!("unknown record content type {t}"),
+                    ))
+                }
+                Err(StreamError::Version(v)) => {
+                    return Err(self.fatal(
+                        Step::Record,
+                        AlertDescription::PROTOCOL_VERSION,
+                        format!("record version 0x{v:04x} is not TLS"),
+                    ))
+                }
             };
-            let rec: Vec<u8> = self.tls_in.drain(..total).collect();
-            let fragment = &rec[record::TLS_HEADER..];
-            let Some(ct) = ContentType::from_u8(h.content_type) else {
-                return Err(self.fatal(
-                    Step::Record,
-                    AlertDescription::UNEXPECTED_MESSAGE,
-                    format!("unknown record content type {}", h.content_type),
-                ));
+            let plaintext = match self.record_layer.open_tls(&h, &fragment) {
+                Ok(p) => p,
+                Err(OpenError::BadMac) => {
+                    return Err(self.fatal(
+                        Step::Record,
+                        AlertDescription::BAD_RECORD_MAC,
+                        "a record does not authenticate",
+                    ))
+                }
+                Err(OpenError::Overflow) => {
+                    return Err(self.fatal(
+                        Step::Record,
+                        AlertDescription::RECORD_OVERFLOW,
+                        "a plaintext record is longer than 2^14 bytes",
+                    ))
+                }
             };
-            if h.version >> 8 != 3 {
-                return Err(self.fatal(
-                    Step::Record,
-                    AlertDescription::PROTOCOL_VERSION,
-                    format!("record version 0x{:04x} is not TLS", h.version),
-                ));
-            }
-            let seq = self.tls_read_seq;
-            self.tls_read_seq += 1;
-            let plaintext = match &self.reader {
-                Some(c) => match c.open(seq, h.content_type, h.version, fragment) {
-                    Ok(p) => p,
-                    Err(_) => {
-                        return Err(self.fatal(
-                            Step::Record,
-                            AlertDescription::BAD_RECORD_MAC,
-                            "a record does not authenticate",
-                        ))
-                    }
-                },
-                None => fragment.to_vec(),
-            };
-            if plaintext.len() > record::MAX_PLAINTEXT {
-                return Err(self.fatal(
-                    Step::Record,
-                    AlertDescription::RECORD_OVERFLOW,
-                    "a plaintext record is longer than 2^14 bytes",
-                ));
-            }
-            self.handle_plaintext(ct, self.read_epoch, &plaintext, now)?;
+            let epoch = self.record_layer.read_epoch();
+            self.handle_plaintext(ct, epoch, &plaintext, now)?;
         }
     }
 
@@ -856,7 +682,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                 match self.reassembler.insert(&h, body) {
                     Ok(Fragment::Accepted) => {}
                     Ok(Fragment::Old { message_seq }) => {
-                        if Some(message_seq) == self.answered_seq && h.fragment_offset == 0 {
+                        if self.flights.is_peer_resend(message_seq, h.fragment_offset) {
                             self.peer_retransmitted = true;
                         }
                     }
@@ -872,37 +698,22 @@ impl<S: HandshakeSecrets> Connection<S> {
             }
             Ok(())
         } else {
-            if data.is_empty() {
-                return Err(self.fatal(
-                    self.state.step(),
-                    AlertDescription::DECODE_ERROR,
-                    "an empty handshake record",
-                ));
+            if let Err(why) = self.tls_joiner.push(data) {
+                return Err(self.fatal(self.state.step(), AlertDescription::DECODE_ERROR, why));
             }
-            self.tls_handshake.extend_from_slice(data);
             loop {
-                if self.tls_handshake.len() < handshake::TLS_HEADER_LEN {
-                    return Ok(());
-                }
-                let len = u32::from_be_bytes([
-                    0,
-                    self.tls_handshake[1],
-                    self.tls_handshake[2],
-                    self.tls_handshake[3],
-                ]);
-                if len > reassembly::MAX_MESSAGE {
-                    return Err(self.fatal(
-                        self.state.step(),
-                        AlertDescription::DECODE_ERROR,
-                        "handshake message too large",
-                    ));
-                }
-                let total = handshake::TLS_HEADER_LEN + len as usize;
-                if self.tls_handshake.len() < total {
-                    return Ok(());
-                }
-                let whole: Vec<u8> = self.tls_handshake.drain(..total).collect();
-                self.handle_message(whole[0], 0, whole[4..].to_vec(), now)?;
+                let (msg_type, body) = match self.tls_joiner.pop() {
+                    Ok(Some(m)) => m,
+                    Ok(None) => return Ok(()),
+                    Err(why) => {
+                        return Err(self.fatal(
+                            self.state.step(),
+                            AlertDescription::DECODE_ERROR,
+                            why,
+                        ))
+                    }
+                };
+                self.handle_message(msg_type, 0, body, now)?;
                 if matches!(self.state, State::Closed | State::Failed) {
                     return Ok(());
                 }
@@ -931,7 +742,7 @@ impl<S: HandshakeSecrets> Connection<S> {
 
     fn handle_change_cipher_spec(&mut self, data: &[u8], now: Instant) -> Result<(), DtlsError> {
         let expected = matches!(self.state, State::ClientWaitCcs | State::ServerWaitCcs)
-            && self.pending_read.is_some();
+            && self.hs.keys_pending;
         if data != [1] {
             if self.dtls() {
                 return Ok(());
@@ -942,7 +753,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                 "a ChangeCipherSpec is not the single byte 1",
             ));
         }
-        if !expected || !self.tls_handshake.is_empty() {
+        if !expected || !self.tls_joiner.is_empty() {
             if self.dtls() {
                 // Early (reordered before the messages it follows) or stale:
                 // the peer retransmits its flight if it matters.
@@ -954,10 +765,8 @@ impl<S: HandshakeSecrets> Connection<S> {
                 "a ChangeCipherSpec out of place",
             ));
         }
-        self.reader = self.pending_read.take();
-        self.read_epoch += 1;
-        self.replay = ReplayWindow::default();
-        self.tls_read_seq = 0;
+        self.record_layer.next_read_epoch();
+        self.hs.keys_pending = false;
         self.state = match self.state {
             State::ClientWaitCcs => State::ClientWaitFinished,
             _ => State::ServerWaitFinished,
@@ -965,8 +774,11 @@ impl<S: HandshakeSecrets> Connection<S> {
         // Records of the new epoch that came early.
         let deferred = std::mem::take(&mut self.deferred);
         for (h, fragment) in deferred {
-            if h.epoch == self.read_epoch {
-                self.handle_dtls_record(h, &fragment, now)?;
+            let Some(ct) = ContentType::from_u8(h.content_type) else {
+                continue;
+            };
+            if h.epoch == self.record_layer.read_epoch() {
+                self.handle_dtls_record(h, ct, &fragment, now)?;
                 if matches!(self.state, State::Closed | State::Failed) {
                     break;
                 }
@@ -1018,12 +830,10 @@ impl<S: HandshakeSecrets> Connection<S> {
     /// A ClientHello or HelloRequest after the handshake: renegotiation,
     /// which we refuse with a warning (RFC 5746 §4.2 leaves that open).
     pub(super) fn refuse_renegotiation(&mut self) {
-        let rec = self.encode_record(
-            self.write_epoch,
+        self.send_record(
             ContentType::Alert,
             &[1, AlertDescription::NO_RENEGOTIATION.0],
         );
-        self.push_output(rec);
     }
 
     /// Fresh random bytes.

@@ -103,7 +103,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                 }
                 .get_encoding();
                 self.reset_transcript();
-                self.next_send_seq = seq;
+                self.set_next_send_seq(seq);
                 let mut items = Vec::new();
                 self.queue_message(&mut items, HandshakeType::HelloVerifyRequest, hvr);
                 self.reset_transcript();
@@ -121,7 +121,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         self.reset_transcript();
         self.hash_received(HandshakeType::ClientHello as u8, seq, body);
         if dtls {
-            self.next_send_seq = seq;
+            self.set_next_send_seq(seq);
         }
 
         // Extensions.
