@@ -2,21 +2,24 @@
 //! [`deframer`](crate::deframer), the [`record layer`](crate::record_layer)
 //! and reassembly) to the handshake, alerts or application data, and what
 //! goes out through [`flights`](crate::flight). The handshake state machines
-//! are in [`super::client`] and [`super::server`].
+//! are in [`super::client`] and [`super::server`], one type per state; the
+//! connection holds the current one and hands it each message.
 
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use super::cipher::TrafficKeys;
+use super::client;
+use super::common::{Context, Message, State};
 use super::deframer::{self, HandshakeJoiner, StreamError, TlsDeframer};
 use super::flight::{FlightItem, Flights, Output};
-use super::msgs::codec::{DecodeError, Reader};
-use super::msgs::enums::{ContentType, HandshakeType};
-use super::msgs::handshake::{self, full_message, FragmentHeader};
+use super::msgs::codec::Reader;
+use super::msgs::enums::ContentType;
+use super::msgs::handshake::FragmentHeader;
 use super::reassembly::{Fragment, Reassembler};
 use super::record::{self, RecordHeader};
 use super::record_layer::{OpenError, RecordLayer};
-use super::secrets::{HandshakeSecrets, SecretsError};
+use super::secrets::HandshakeSecrets;
+use super::server;
 use super::{AlertDescription, Cause, Config, DtlsError, Role, Step, Suite, Variant};
 
 /// Where randoms come from (ClientHello/ServerHello randoms, CBC explicit
@@ -37,73 +40,53 @@ impl RandomSource for OsRandom {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum State {
-    ClientWaitHello,
-    ClientWaitFlight,
-    ClientWaitCcs,
-    ClientWaitFinished,
-    ServerWaitHello,
-    ServerWaitFlight,
-    ServerWaitCertificateVerify,
-    ServerWaitCcs,
-    ServerWaitFinished,
-    Established,
+/// Where the connection is: in a handshake or traffic state, or over.
+enum Phase {
+    Running(Box<dyn State>),
     Closed,
     Failed,
 }
 
-impl State {
-    /// The step an error in this state belongs to.
-    pub(super) fn step(self) -> Step {
-        match self {
-            State::ClientWaitHello => Step::ServerHello,
-            State::ClientWaitFlight => Step::ServerHelloDone,
-            State::ServerWaitHello => Step::ClientHello,
-            State::ServerWaitFlight => Step::ClientKeyExchange,
-            State::ServerWaitCertificateVerify => Step::CertificateVerify,
-            State::ClientWaitCcs | State::ServerWaitCcs => Step::ChangeCipherSpec,
-            State::ClientWaitFinished | State::ServerWaitFinished => Step::Finished,
-            State::Established => Step::ApplicationData,
-            State::Closed | State::Failed => Step::Close,
-        }
-    }
+/// What the handshake states send through: the record layer, our flights
+/// and the output queue (and the randoms sealing needs).
+pub(crate) struct Link {
+    dtls: bool,
+    pub(crate) rng: Box<dyn RandomSource>,
+    pub(crate) record_layer: RecordLayer,
+    pub(crate) flights: Flights,
+    pub(crate) out: Output,
+    reassembler: Reassembler,
 }
 
-/// The handshake's working data (all public).
-#[derive(Default)]
-pub(super) struct Handshake {
-    pub suite: Option<Suite>,
-    pub client_random: [u8; 32],
-    pub server_random: [u8; 32],
-    pub extended_master_secret: bool,
-    /// Every handshake message that enters the Finished hashes, as hashed.
-    pub transcript: Vec<u8>,
-    /// Client: the cookie from a HelloVerifyRequest.
-    pub cookie: Vec<u8>,
-    /// Server: the cookie secret.
-    pub cookie_secret: [u8; 32],
-    /// The peer's ephemeral ECDHE point.
-    pub peer_share: Option<Vec<u8>>,
-    /// The peer's authenticated P-256 key (certificate or raw public key).
-    pub peer_key: Option<Vec<u8>>,
-    pub peer_certificates: Vec<Vec<u8>>,
-    /// Client: the server asked for a certificate. Server: we asked.
-    pub certificate_requested: bool,
-    /// Client: the request accepts our certificate. Server: the client
-    /// sent a non-empty certificate.
-    pub client_certificate: bool,
-    /// Server: the client's Certificate message arrived.
-    pub certificate_message_seen: bool,
-    /// RFC 7250 negotiated for the server's / client's certificate.
-    pub server_raw_key: bool,
-    pub client_raw_key: bool,
-    /// Server: the SNI host name the client asked for.
-    pub server_name: Option<String>,
-    /// PSK suites: the identity the client sent (client: the one we sent).
-    pub psk_identity: Option<Vec<u8>>,
-    /// The peer's keys are installed, waiting for its ChangeCipherSpec.
-    pub keys_pending: bool,
+impl Link {
+    pub fn dtls(&self) -> bool {
+        self.dtls
+    }
+
+    /// One record of the current write epoch.
+    pub fn send_record(&mut self, ct: ContentType, payload: &[u8]) {
+        let epoch = self.record_layer.write_epoch();
+        let rec = self.record_layer.seal(epoch, ct, payload, &mut *self.rng);
+        self.out.push(rec);
+    }
+
+    /// Sends a flight. `await_answer`: arm the retransmission timer (DTLS).
+    pub fn send_flight(&mut self, items: Vec<FlightItem>, await_answer: bool, now: Instant) {
+        self.flights.send(
+            items,
+            await_answer,
+            now,
+            self.reassembler.next_seq(),
+            &mut self.record_layer,
+            &mut *self.rng,
+            &mut self.out,
+        );
+    }
+
+    fn resend_flight(&mut self) {
+        self.flights
+            .resend(&mut self.record_layer, &mut *self.rng, &mut self.out);
+    }
 }
 
 /// What is known about an established (or failed) connection.
@@ -135,22 +118,19 @@ const MAX_DEFERRED: usize = 8;
 /// [`poll_output`](Self::poll_output) after each call and sleep until
 /// [`poll_timeout`](Self::poll_timeout).
 pub struct Connection<S: HandshakeSecrets> {
-    pub(super) role: Role,
-    pub(super) config: Config,
+    role: Role,
+    config: Config,
     pub(super) secrets: S,
-    pub(super) rng: Box<dyn RandomSource>,
-    pub(super) state: State,
+    phase: Phase,
     error: Option<DtlsError>,
-    pub(super) hs: Handshake,
+    /// What the handshake learnt (the counters are filled in by `info`).
+    info: ConnectionInfo,
+    link: Link,
 
-    record_layer: RecordLayer,
     tls_deframer: TlsDeframer,
     tls_joiner: HandshakeJoiner,
-    reassembler: Reassembler,
     deferred: Vec<(RecordHeader, Vec<u8>)>,
     peer_retransmitted: bool,
-    flights: Flights,
-    out: Output,
 
     app_in: VecDeque<Vec<u8>>,
     sent_close: bool,
@@ -182,22 +162,22 @@ impl<S: HandshakeSecrets> Connection<S> {
         let refused = config.check(role).err();
         let dtls = config.variant == Variant::Dtls;
         let mut c = Connection {
-            record_layer: RecordLayer::new(config.variant),
-            flights: Flights::new(dtls, config.mtu, config.retransmit),
-            out: Output::new(dtls),
+            link: Link {
+                dtls,
+                rng,
+                record_layer: RecordLayer::new(config.variant),
+                flights: Flights::new(dtls, config.mtu, config.retransmit),
+                out: Output::new(dtls),
+                reassembler: Reassembler::new(),
+            },
             role,
             config,
             secrets,
-            rng,
-            state: match role {
-                Role::Client => State::ClientWaitHello,
-                Role::Server => State::ServerWaitHello,
-            },
+            phase: Phase::Failed,
             error: None,
-            hs: Handshake::default(),
+            info: ConnectionInfo::default(),
             tls_deframer: TlsDeframer::default(),
             tls_joiner: HandshakeJoiner::default(),
-            reassembler: Reassembler::new(),
             deferred: Vec::new(),
             peer_retransmitted: false,
             app_in: VecDeque::new(),
@@ -209,14 +189,18 @@ impl<S: HandshakeSecrets> Connection<S> {
             c.record_error(e);
             return c;
         }
-        match role {
-            Role::Client => c.client_start(now),
-            Role::Server => {
-                let mut secret = [0u8; 32];
-                c.rng.fill(&mut secret);
-                c.hs.cookie_secret = secret;
-            }
-        }
+        let mut cx = Context {
+            config: &c.config,
+            secrets: &mut c.secrets,
+            info: &mut c.info,
+            link: &mut c.link,
+            now,
+        };
+        let first = match role {
+            Role::Client => client::start(&mut cx),
+            Role::Server => server::start(&mut cx),
+        };
+        c.phase = Phase::Running(first);
         c
     }
 
@@ -232,13 +216,27 @@ impl<S: HandshakeSecrets> Connection<S> {
         message_seq: u16,
         record_seq: u64,
     ) {
-        self.hs.cookie_secret = secret;
-        self.reassembler.start_at(message_seq);
-        self.record_layer.continue_epoch0_at(record_seq);
+        if matches!(&self.phase, Phase::Running(state) if state.step() == Step::ClientHello) {
+            self.phase = Phase::Running(server::start_with_cookie_secret(secret));
+        }
+        self.link.reassembler.start_at(message_seq);
+        self.link.record_layer.continue_epoch0_at(record_seq);
     }
 
-    pub(super) fn dtls(&self) -> bool {
-        self.config.variant == Variant::Dtls
+    fn dtls(&self) -> bool {
+        self.link.dtls
+    }
+
+    /// The step an error now belongs to.
+    fn step(&self) -> Step {
+        match &self.phase {
+            Phase::Running(state) => state.step(),
+            Phase::Closed | Phase::Failed => Step::Close,
+        }
+    }
+
+    fn is_over(&self) -> bool {
+        matches!(self.phase, Phase::Closed | Phase::Failed)
     }
 
     // ---- public interface ---------------------------------------------------------
@@ -248,7 +246,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
-        if self.state == State::Closed {
+        if matches!(self.phase, Phase::Closed) {
             return Ok(());
         }
         let result = if self.dtls() {
@@ -264,17 +262,18 @@ impl<S: HandshakeSecrets> Connection<S> {
         if let Some(e) = &self.error {
             return Err(e.clone());
         }
+        let link = &mut self.link;
         let timeout =
-            self.flights
-                .on_timeout(now, &mut self.record_layer, &mut *self.rng, &mut self.out);
+            link.flights
+                .on_timeout(now, &mut link.record_layer, &mut *link.rng, &mut link.out);
         match timeout {
             Some(true) => Ok(()),
             Some(false) => {
                 let e = DtlsError {
-                    step: self.state.step(),
+                    step: self.step(),
                     cause: Cause::Timeout,
                 };
-                self.state = State::Failed;
+                self.phase = Phase::Failed;
                 Err(self.record_error(e))
             }
             None => Ok(()),
@@ -286,12 +285,12 @@ impl<S: HandshakeSecrets> Connection<S> {
         if self.error.is_some() {
             return None;
         }
-        self.flights.deadline()
+        self.link.flights.deadline()
     }
 
     /// The next datagram (DTLS) or bytes (TLS) to send.
     pub fn poll_output(&mut self) -> Option<Vec<u8>> {
-        self.out.pop()
+        self.link.out.pop()
     }
 
     /// Application data received, in order of arrival.
@@ -300,20 +299,17 @@ impl<S: HandshakeSecrets> Connection<S> {
     }
 
     pub fn is_established(&self) -> bool {
-        self.state == State::Established
+        matches!(&self.phase, Phase::Running(state) if state.is_traffic())
     }
 
     /// Whether the handshake is still running.
     pub fn is_handshaking(&self) -> bool {
-        !matches!(
-            self.state,
-            State::Established | State::Closed | State::Failed
-        )
+        matches!(&self.phase, Phase::Running(state) if !state.is_traffic())
     }
 
     /// The peer sent close_notify (or the connection failed).
     pub fn is_closed(&self) -> bool {
-        self.peer_closed || matches!(self.state, State::Closed | State::Failed)
+        self.peer_closed || self.is_over()
     }
 
     pub fn error(&self) -> Option<&DtlsError> {
@@ -322,14 +318,9 @@ impl<S: HandshakeSecrets> Connection<S> {
 
     pub fn info(&self) -> ConnectionInfo {
         ConnectionInfo {
-            suite: self.hs.suite,
-            extended_master_secret: self.hs.extended_master_secret,
-            server_name: self.hs.server_name.clone(),
-            psk_identity: self.hs.psk_identity.clone(),
-            peer_public_key: self.hs.peer_key.clone(),
-            peer_certificates: self.hs.peer_certificates.clone(),
             invocations: self.secrets.invocations(),
-            retransmissions: self.flights.retransmissions,
+            retransmissions: self.link.flights.retransmissions,
+            ..self.info.clone()
         }
     }
 
@@ -341,7 +332,10 @@ impl<S: HandshakeSecrets> Connection<S> {
     /// Largest application payload one record (one datagram on DTLS) carries.
     pub fn max_payload(&self) -> usize {
         if self.dtls() {
-            let overhead = self.record_layer.overhead(self.record_layer.write_epoch());
+            let overhead = self
+                .link
+                .record_layer
+                .overhead(self.link.record_layer.write_epoch());
             self.config
                 .mtu
                 .saturating_sub(record::DTLS_HEADER + overhead)
@@ -353,7 +347,7 @@ impl<S: HandshakeSecrets> Connection<S> {
 
     /// Sends application data (split into records as needed).
     pub fn send(&mut self, data: &[u8]) -> Result<(), DtlsError> {
-        if self.state != State::Established || self.sent_close {
+        if !self.is_established() || self.sent_close {
             return Err(DtlsError {
                 step: Step::ApplicationData,
                 cause: Cause::NotConnected,
@@ -361,7 +355,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         }
         let max = self.max_payload();
         for chunk in data.chunks(max) {
-            self.send_record(ContentType::ApplicationData, chunk);
+            self.link.send_record(ContentType::ApplicationData, chunk);
         }
         Ok(())
     }
@@ -375,13 +369,14 @@ impl<S: HandshakeSecrets> Connection<S> {
 
     /// Sends close_notify (once). Further [`send`](Self::send)s fail.
     pub fn close(&mut self) {
-        if self.sent_close || matches!(self.state, State::Failed) {
+        if self.sent_close || matches!(self.phase, Phase::Failed) {
             return;
         }
         self.sent_close = true;
-        self.send_record(ContentType::Alert, &[1, AlertDescription::CLOSE_NOTIFY.0]);
+        self.link
+            .send_record(ContentType::Alert, &[1, AlertDescription::CLOSE_NOTIFY.0]);
         if self.peer_closed {
-            self.state = State::Closed;
+            self.phase = Phase::Closed;
         }
     }
 
@@ -391,13 +386,14 @@ impl<S: HandshakeSecrets> Connection<S> {
         if self.error.is_none() {
             self.error = Some(e.clone());
         }
-        self.state = State::Failed;
-        self.flights.answered();
+        self.phase = Phase::Failed;
+        self.link.flights.answered();
         e
     }
 
-    /// Sends a fatal alert and fails the connection.
-    pub(super) fn fatal(
+    /// Sends a fatal alert and fails the connection (for what the record
+    /// layer finds; the handshake states send theirs through their context).
+    fn fatal(
         &mut self,
         step: Step,
         alert: AlertDescription,
@@ -405,134 +401,9 @@ impl<S: HandshakeSecrets> Connection<S> {
     ) -> DtlsError {
         let e = DtlsError::sent(step, alert, detail);
         if self.error.is_none() {
-            self.send_record(ContentType::Alert, &[2, alert.0]);
+            self.link.send_record(ContentType::Alert, &[2, alert.0]);
         }
         self.record_error(e)
-    }
-
-    /// Maps a Secure Environment failure to its alert.
-    pub(super) fn secrets_failed(&mut self, step: Step, e: SecretsError) -> DtlsError {
-        let alert = match e {
-            SecretsError::UnknownPskIdentity => AlertDescription::UNKNOWN_PSK_IDENTITY,
-            SecretsError::FinishedMismatch => AlertDescription::DECRYPT_ERROR,
-            SecretsError::InvalidPeerKey => AlertDescription::ILLEGAL_PARAMETER,
-            SecretsError::MissingCredential(_) | SecretsError::Failed(_) => {
-                AlertDescription::INTERNAL_ERROR
-            }
-        };
-        let detail = e.to_string();
-        let err = self.fatal(step, alert, detail.clone());
-        match e {
-            SecretsError::Failed(_) | SecretsError::MissingCredential(_) => {
-                let e = DtlsError {
-                    step,
-                    cause: Cause::Secrets(detail),
-                };
-                self.error = Some(e.clone());
-                e
-            }
-            _ => err,
-        }
-    }
-
-    pub(super) fn decode_failed(&mut self, step: Step, e: DecodeError) -> DtlsError {
-        self.fatal(step, AlertDescription::DECODE_ERROR, e.0)
-    }
-
-    // ---- output -------------------------------------------------------------------
-
-    /// One record of the current write epoch.
-    fn send_record(&mut self, ct: ContentType, payload: &[u8]) {
-        let epoch = self.record_layer.write_epoch();
-        let rec = self.record_layer.seal(epoch, ct, payload, &mut *self.rng);
-        self.out.push(rec);
-    }
-
-    /// The `message_seq` our next handshake message gets.
-    pub(super) fn next_send_seq(&self) -> u16 {
-        self.flights.next_send_seq()
-    }
-
-    /// DTLS server: our next message follows the ClientHello in numbering.
-    pub(super) fn set_next_send_seq(&mut self, seq: u16) {
-        self.flights.set_next_send_seq(seq);
-    }
-
-    /// Adds a handshake message we send to the transcript and to `items`.
-    pub(super) fn queue_message(
-        &mut self,
-        items: &mut Vec<FlightItem>,
-        t: HandshakeType,
-        body: Vec<u8>,
-    ) {
-        let epoch = self.record_layer.write_epoch();
-        let whole = self.flights.queue_message(items, epoch, t as u8, body);
-        self.hs.transcript.extend_from_slice(&whole);
-    }
-
-    /// A message built elsewhere (by the Secure Environment), whole with its
-    /// header: checked, added to the transcript as is, and queued.
-    pub(super) fn queue_built_message(
-        &mut self,
-        items: &mut Vec<FlightItem>,
-        t: HandshakeType,
-        whole: &[u8],
-    ) -> Result<(), String> {
-        let header = if self.dtls() {
-            handshake::DTLS_HEADER_LEN
-        } else {
-            handshake::TLS_HEADER_LEN
-        };
-        let body = whole
-            .get(header..)
-            .ok_or("a message from the Secure Environment is truncated")?;
-        let expected = full_message(self.dtls(), t as u8, self.next_send_seq(), body);
-        if expected != whole {
-            return Err(format!(
-                "the Secure Environment's {t:?} message has an unexpected header"
-            ));
-        }
-        self.queue_message(items, t, body.to_vec());
-        Ok(())
-    }
-
-    /// Our ChangeCipherSpec: queued, then our write epoch moves on.
-    pub(super) fn queue_change_cipher_spec(&mut self, items: &mut Vec<FlightItem>) {
-        items.push(FlightItem::ChangeCipherSpec {
-            epoch: self.record_layer.write_epoch(),
-        });
-        self.record_layer.next_write_epoch();
-    }
-
-    /// Installs the keys: the peer's direction waits for its ChangeCipherSpec,
-    /// ours for our own.
-    pub(super) fn install_keys(&mut self, suite: Suite, keys: &TrafficKeys) {
-        self.record_layer.install_keys(suite, keys, self.role);
-        self.hs.keys_pending = true;
-    }
-
-    /// Sends a flight. `await_answer`: arm the retransmission timer (DTLS).
-    pub(super) fn send_flight(&mut self, items: Vec<FlightItem>, await_answer: bool, now: Instant) {
-        self.flights.send(
-            items,
-            await_answer,
-            now,
-            self.reassembler.next_seq(),
-            &mut self.record_layer,
-            &mut *self.rng,
-            &mut self.out,
-        );
-    }
-
-    /// Drops the flight: nothing left to retransmit.
-    pub(super) fn flight_done(&mut self) {
-        self.flights.done();
-    }
-
-    /// Stops the timer but keeps the flight (the server's last flight, resent
-    /// if the client shows it missed it).
-    pub(super) fn flight_answered(&mut self) {
-        self.flights.answered();
     }
 
     // ---- input: DTLS ---------------------------------------------------------------
@@ -541,7 +412,7 @@ impl<S: HandshakeSecrets> Connection<S> {
         self.peer_retransmitted = false;
         for (h, ct, fragment) in deframer::dtls_records(datagram) {
             self.handle_dtls_record(h, ct, fragment, now)?;
-            if matches!(self.state, State::Closed | State::Failed) {
+            if self.is_over() {
                 return Ok(());
             }
         }
@@ -549,10 +420,9 @@ impl<S: HandshakeSecrets> Connection<S> {
             self.peer_retransmitted = false;
             // A client that is done has nothing to resend (the server's flight
             // was the last); anyone else resends the flight the peer missed.
-            let done_client = self.role == Role::Client && self.state == State::Established;
-            if self.flights.has_flight() && !done_client {
-                self.flights
-                    .resend(&mut self.record_layer, &mut *self.rng, &mut self.out);
+            let done_client = self.role == Role::Client && self.is_established();
+            if self.link.flights.has_flight() && !done_client {
+                self.link.resend_flight();
             }
         }
         Ok(())
@@ -565,10 +435,10 @@ impl<S: HandshakeSecrets> Connection<S> {
         fragment: &[u8],
         now: Instant,
     ) -> Result<(), DtlsError> {
-        let read_epoch = self.record_layer.read_epoch();
+        let read_epoch = self.link.record_layer.read_epoch();
         if h.epoch == read_epoch {
             // RFC 6347 §4.1.2.7: invalid records are dropped silently.
-            match self.record_layer.open_dtls(&h, fragment) {
+            match self.link.record_layer.open_dtls(&h, fragment) {
                 Some(plaintext) => self.handle_plaintext(ct, h.epoch, &plaintext, now),
                 None => Ok(()),
             }
@@ -589,7 +459,7 @@ impl<S: HandshakeSecrets> Connection<S> {
     fn handle_stream(&mut self, bytes: &[u8], now: Instant) -> Result<(), DtlsError> {
         self.tls_deframer.push(bytes);
         loop {
-            if matches!(self.state, State::Closed | State::Failed) {
+            if self.is_over() {
                 return Ok(());
             }
             let (h, ct, fragment) = match self.tls_deframer.pop() {
@@ -617,7 +487,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                     ))
                 }
             };
-            let plaintext = match self.record_layer.open_tls(&h, &fragment) {
+            let plaintext = match self.link.record_layer.open_tls(&h, &fragment) {
                 Ok(p) => p,
                 Err(OpenError::BadMac) => {
                     return Err(self.fatal(
@@ -634,7 +504,7 @@ impl<S: HandshakeSecrets> Connection<S> {
                     ))
                 }
             };
-            let epoch = self.record_layer.read_epoch();
+            let epoch = self.link.record_layer.read_epoch();
             self.handle_plaintext(ct, epoch, &plaintext, now)?;
         }
     }
@@ -653,7 +523,7 @@ impl<S: HandshakeSecrets> Connection<S> {
             ContentType::ChangeCipherSpec => self.handle_change_cipher_spec(data, now),
             ContentType::Alert => self.handle_alert(data),
             ContentType::ApplicationData => {
-                if self.state == State::Established && epoch > 0 {
+                if self.is_established() && epoch > 0 {
                     if !data.is_empty() {
                         self.app_in.push_back(data.to_vec());
                     }
@@ -677,44 +547,48 @@ impl<S: HandshakeSecrets> Connection<S> {
             while !r.is_empty() {
                 let (h, body) = match FragmentHeader::decode(&mut r) {
                     Ok(x) => x,
-                    Err(e) => return Err(self.decode_failed(self.state.step(), e)),
+                    Err(e) => {
+                        return Err(self.fatal(self.step(), AlertDescription::DECODE_ERROR, e.0))
+                    }
                 };
-                match self.reassembler.insert(&h, body) {
+                match self.link.reassembler.insert(&h, body) {
                     Ok(Fragment::Accepted) => {}
                     Ok(Fragment::Old { message_seq }) => {
-                        if self.flights.is_peer_resend(message_seq, h.fragment_offset) {
+                        if self
+                            .link
+                            .flights
+                            .is_peer_resend(message_seq, h.fragment_offset)
+                        {
                             self.peer_retransmitted = true;
                         }
                     }
                     Ok(Fragment::TooFar) => {}
-                    Err(e) => return Err(self.decode_failed(self.state.step(), e)),
+                    Err(e) => {
+                        return Err(self.fatal(self.step(), AlertDescription::DECODE_ERROR, e.0))
+                    }
                 }
             }
-            while let Some(m) = self.reassembler.pop() {
+            while let Some(m) = self.link.reassembler.pop() {
                 self.handle_message(m.msg_type, m.message_seq, m.body, now)?;
-                if matches!(self.state, State::Closed | State::Failed) {
+                if self.is_over() {
                     break;
                 }
             }
             Ok(())
         } else {
             if let Err(why) = self.tls_joiner.push(data) {
-                return Err(self.fatal(self.state.step(), AlertDescription::DECODE_ERROR, why));
+                return Err(self.fatal(self.step(), AlertDescription::DECODE_ERROR, why));
             }
             loop {
                 let (msg_type, body) = match self.tls_joiner.pop() {
                     Ok(Some(m)) => m,
                     Ok(None) => return Ok(()),
                     Err(why) => {
-                        return Err(self.fatal(
-                            self.state.step(),
-                            AlertDescription::DECODE_ERROR,
-                            why,
-                        ))
+                        return Err(self.fatal(self.step(), AlertDescription::DECODE_ERROR, why))
                     }
                 };
                 self.handle_message(msg_type, 0, body, now)?;
-                if matches!(self.state, State::Closed | State::Failed) {
+                if self.is_over() {
                     return Ok(());
                 }
             }
@@ -728,21 +602,35 @@ impl<S: HandshakeSecrets> Connection<S> {
         body: Vec<u8>,
         now: Instant,
     ) -> Result<(), DtlsError> {
-        match self.role {
-            Role::Client => self.client_message(msg_type, seq, body, now),
-            Role::Server => self.server_message(msg_type, seq, body, now),
-        }
+        self.dispatch(
+            Message::Handshake {
+                msg_type,
+                seq,
+                body,
+            },
+            now,
+        )
     }
 
-    /// Adds a received message to the transcript.
-    pub(super) fn hash_received(&mut self, msg_type: u8, seq: u16, body: &[u8]) {
-        let m = full_message(self.dtls(), msg_type, seq, body);
-        self.hs.transcript.extend_from_slice(&m);
+    /// Hands a message to the current state, which becomes the next one.
+    fn dispatch(&mut self, m: Message, now: Instant) -> Result<(), DtlsError> {
+        let Phase::Running(state) = std::mem::replace(&mut self.phase, Phase::Failed) else {
+            return Ok(());
+        };
+        let mut cx = Context {
+            config: &self.config,
+            secrets: &mut self.secrets,
+            info: &mut self.info,
+            link: &mut self.link,
+            now,
+        };
+        // On an error the phase stays Failed, and the error fails the
+        // connection on its way out.
+        self.phase = Phase::Running(state.handle(&mut cx, m)?);
+        Ok(())
     }
 
     fn handle_change_cipher_spec(&mut self, data: &[u8], now: Instant) -> Result<(), DtlsError> {
-        let expected = matches!(self.state, State::ClientWaitCcs | State::ServerWaitCcs)
-            && self.hs.keys_pending;
         if data != [1] {
             if self.dtls() {
                 return Ok(());
@@ -753,33 +641,28 @@ impl<S: HandshakeSecrets> Connection<S> {
                 "a ChangeCipherSpec is not the single byte 1",
             ));
         }
-        if !expected || !self.tls_joiner.is_empty() {
-            if self.dtls() {
-                // Early (reordered before the messages it follows) or stale:
-                // the peer retransmits its flight if it matters.
-                return Ok(());
-            }
+        if !self.tls_joiner.is_empty() {
+            // In the middle of a handshake message.
             return Err(self.fatal(
                 Step::ChangeCipherSpec,
                 AlertDescription::UNEXPECTED_MESSAGE,
                 "a ChangeCipherSpec out of place",
             ));
         }
-        self.record_layer.next_read_epoch();
-        self.hs.keys_pending = false;
-        self.state = match self.state {
-            State::ClientWaitCcs => State::ClientWaitFinished,
-            _ => State::ServerWaitFinished,
-        };
+        let epoch = self.link.record_layer.read_epoch();
+        self.dispatch(Message::ChangeCipherSpec, now)?;
+        if self.link.record_layer.read_epoch() == epoch {
+            return Ok(());
+        }
         // Records of the new epoch that came early.
         let deferred = std::mem::take(&mut self.deferred);
         for (h, fragment) in deferred {
             let Some(ct) = ContentType::from_u8(h.content_type) else {
                 continue;
             };
-            if h.epoch == self.record_layer.read_epoch() {
+            if h.epoch == self.link.record_layer.read_epoch() {
                 self.handle_dtls_record(h, ct, &fragment, now)?;
-                if matches!(self.state, State::Closed | State::Failed) {
+                if self.is_over() {
                     break;
                 }
             }
@@ -801,24 +684,24 @@ impl<S: HandshakeSecrets> Connection<S> {
         let desc = AlertDescription(data[1]);
         if desc == AlertDescription::CLOSE_NOTIFY {
             self.peer_closed = true;
-            if !self.sent_close && self.state == State::Established && !self.half_close {
+            if !self.sent_close && self.is_established() && !self.half_close {
                 self.close();
             }
             if self.is_handshaking() {
                 return Err(self.record_error(DtlsError {
-                    step: self.state.step(),
+                    step: self.step(),
                     cause: Cause::ReceivedAlert(desc),
                 }));
             }
             // Half-closed: we may still send until our own close().
             if self.sent_close || !self.half_close {
-                self.state = State::Closed;
+                self.phase = Phase::Closed;
             }
             return Ok(());
         }
         if data[0] == 2 {
             let e = DtlsError {
-                step: self.state.step(),
+                step: self.step(),
                 cause: Cause::ReceivedAlert(desc),
             };
             return Err(self.record_error(e));
@@ -826,27 +709,150 @@ impl<S: HandshakeSecrets> Connection<S> {
         // Warnings (no_renegotiation, …) change nothing.
         Ok(())
     }
+}
 
-    /// A ClientHello or HelloRequest after the handshake: renegotiation,
-    /// which we refuse with a warning (RFC 5746 §4.2 leaves that open).
-    pub(super) fn refuse_renegotiation(&mut self) {
-        self.send_record(
-            ContentType::Alert,
-            &[1, AlertDescription::NO_RENEGOTIATION.0],
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cipher::TrafficKeys;
+    use crate::msgs::codec::Codec as _;
+    use crate::msgs::enums::{ext, HandshakeType};
+    use crate::msgs::handshake::{full_message, Extension, ServerHello};
+    use crate::secrets::{
+        ClientFlight, ClientFlightRequest, MasterSeed, PeerKeyExchange, SecretsError,
+        ServerKeyShare,
+    };
+    use crate::PeerTrust;
+
+    /// Secrets no test here should reach: every call fails.
+    struct Unreachable;
+
+    impl HandshakeSecrets for Unreachable {
+        fn client_key_share(&mut self, _: Suite, _: bool) -> Result<Option<Vec<u8>>, SecretsError> {
+            Err(SecretsError::Failed("not reached".into()))
+        }
+        fn client_flight(
+            &mut self,
+            _: &ClientFlightRequest<'_>,
+        ) -> Result<ClientFlight, SecretsError> {
+            Err(SecretsError::Failed("not reached".into()))
+        }
+        fn verify_server_finished(&mut self, _: &[u8; 12]) -> Result<(), SecretsError> {
+            Err(SecretsError::Failed("not reached".into()))
+        }
+        fn server_key_share(
+            &mut self,
+            _: Suite,
+            _: &[u8; 32],
+            _: &[u8; 32],
+        ) -> Result<Option<ServerKeyShare>, SecretsError> {
+            Err(SecretsError::Failed("not reached".into()))
+        }
+        fn server_keys(
+            &mut self,
+            _: Suite,
+            _: PeerKeyExchange<'_>,
+            _: MasterSeed,
+            _: &[u8; 32],
+            _: &[u8; 32],
+        ) -> Result<TrafficKeys, SecretsError> {
+            Err(SecretsError::Failed("not reached".into()))
+        }
+        fn server_finished(
+            &mut self,
+            _: &[u8; 32],
+            _: &[u8; 12],
+            _: &[u8; 32],
+        ) -> Result<[u8; 12], SecretsError> {
+            Err(SecretsError::Failed("not reached".into()))
+        }
+    }
+
+    struct Zeros;
+
+    impl RandomSource for Zeros {
+        fn fill(&mut self, out: &mut [u8]) {
+            out.fill(0);
+        }
+    }
+
+    /// A TLS client that sent its ClientHello and is then given `messages`
+    /// (type, body) after a ServerHello choosing `suite`.
+    fn client_given(
+        suite: Suite,
+        messages: &[(HandshakeType, Vec<u8>)],
+    ) -> Connection<Unreachable> {
+        let mut config = Config::new(Variant::Tls, vec![suite]);
+        config.psk_identity = Some(b"id".to_vec());
+        config.peer_trust = PeerTrust::UnauthenticatedForTesting;
+        let now = Instant::now();
+        let mut c = Connection::new(Role::Client, config, Unreachable, Box::new(Zeros), now);
+        assert!(c.poll_output().is_some(), "the ClientHello");
+        let sh = ServerHello {
+            version: 0x0303,
+            random: [1; 32],
+            session_id: Vec::new(),
+            cipher_suite: suite.id(),
+            compression_method: 0,
+            extensions: vec![Extension::new(ext::RENEGOTIATION_INFO, vec![0])],
+        };
+        let mut payload = full_message(
+            false,
+            HandshakeType::ServerHello as u8,
+            0,
+            &sh.get_encoding(),
         );
+        for (t, body) in messages {
+            payload.extend(full_message(false, *t as u8, 0, body));
+        }
+        let mut rec = Vec::new();
+        record::encode_tls(ContentType::Handshake, 0x0303, &payload, &mut rec);
+        let _ = c.handle_input(&rec, now);
+        c
     }
 
-    /// Fresh random bytes.
-    pub(super) fn random32(&mut self) -> [u8; 32] {
-        let mut r = [0u8; 32];
-        self.rng.fill(&mut r);
-        r
-    }
-
-    /// Resets the DTLS transcript and message numbering for a ClientHello
-    /// after a HelloVerifyRequest (RFC 6347 §4.2.1: neither the first
-    /// ClientHello nor the HelloVerifyRequest is hashed).
-    pub(super) fn reset_transcript(&mut self) {
-        self.hs.transcript.clear();
+    #[test]
+    fn messages_out_of_order_are_unexpected() {
+        // PSK: a Finished where the ServerKeyExchange or ServerHelloDone belongs.
+        let c = client_given(
+            Suite::PskAes128Ccm8,
+            &[(HandshakeType::Finished, vec![0; 12])],
+        );
+        let e = c.error().expect("refused");
+        assert_eq!(
+            (e.step, e.alert()),
+            (
+                Step::ServerKeyExchange,
+                Some(AlertDescription::UNEXPECTED_MESSAGE)
+            )
+        );
+        // ECDHE: a ServerKeyExchange before the Certificate that signs it.
+        let mut c = client_given(
+            Suite::EcdheEcdsaAes128Ccm8,
+            &[(HandshakeType::ServerKeyExchange, vec![3, 0, 23, 0])],
+        );
+        let e = c.error().expect("refused");
+        assert_eq!(
+            (e.step, e.alert()),
+            (
+                Step::Certificate,
+                Some(AlertDescription::UNEXPECTED_MESSAGE)
+            )
+        );
+        assert_eq!(
+            c.poll_output(),
+            Some(vec![21, 3, 3, 0, 2, 2, 10]),
+            "the alert sent"
+        );
+        // ECDHE: ServerHelloDone with no ServerKeyExchange.
+        let c = client_given(
+            Suite::EcdheEcdsaAes128Ccm8,
+            &[(HandshakeType::ServerHelloDone, Vec::new())],
+        );
+        assert_eq!(
+            c.error().unwrap().alert(),
+            Some(AlertDescription::UNEXPECTED_MESSAGE)
+        );
+        assert!(!c.is_established() && c.is_closed());
     }
 }

@@ -29,6 +29,7 @@
 pub mod cert;
 pub mod cipher;
 mod client;
+mod common;
 mod connection;
 mod deframer;
 pub mod export;
