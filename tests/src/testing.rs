@@ -76,6 +76,8 @@ pub struct LinkStats {
     pub duplicated: usize,
     /// Queued ahead of a datagram sent earlier.
     pub reordered: usize,
+    /// The longest datagram pushed, in bytes.
+    pub largest: usize,
 }
 
 impl std::ops::Add for LinkStats {
@@ -86,6 +88,7 @@ impl std::ops::Add for LinkStats {
             dropped: self.dropped + o.dropped,
             duplicated: self.duplicated + o.duplicated,
             reordered: self.reordered + o.reordered,
+            largest: self.largest.max(o.largest),
         }
     }
 }
@@ -125,6 +128,7 @@ impl LossyLink {
 
     pub fn push(&mut self, datagram: Vec<u8>) {
         self.stats.sent += 1;
+        self.stats.largest = self.stats.largest.max(datagram.len());
         if self.loss > 0 && self.rng.percent() < self.loss {
             self.stats.dropped += 1;
             return;
