@@ -4,6 +4,7 @@
 //! ```text
 //! cargo optee setup [--refresh]      host tools, trixie arm64 packages, TF-A, flash image
 //! cargo optee build [--no-host]      TA + aarch64 programs, sign, verify, initramfs
+//! cargo optee clippy                 clippy -D warnings on the TA (aarch64, dev kit)
 //! cargo optee run [--data-disk F]    boot to an interactive shell
 //! cargo optee exec [opts] -- CMD...  boot, run CMD in the guest, exit with its status
 //! cargo optee test [opts]            boot, xtest health check, seam e2e suite
@@ -124,6 +125,9 @@ COMMANDS:
               test binaries) in separate cargo invocations; strip, sign and
               verify the TA (no DT_NEEDED, only R_AARCH64_RELATIVE, ta_head
               exported, SHDR magic); assemble the initramfs.
+    clippy    Run clippy on the seam TA (ta/optee, its own workspace) as
+              `build` compiles it: aarch64-unknown-linux-gnu, release,
+              TA_DEV_KIT_DIR from setup; warnings are errors.
     run       Build if needed, then boot to an interactive shell.
     exec      Build if needed, boot, run `CMD...` in the guest (as root, from
               /root, PATH includes /opt/seam/bin), stream its output, power
@@ -262,6 +266,14 @@ fn dispatch(a: &Args) -> Result<i32> {
             println!("==> build finished in {:.1} s", t.elapsed().as_secs_f64());
             Ok(0)
         }
+        "clippy" => {
+            let s = Manifest::load_required(&p.setup_manifest(), "cargo optee setup")?;
+            let devkit = s.path("devkit.path")?;
+            step("clippy on the TA (ta/optee, aarch64, -D warnings)", || {
+                clippy_ta(&p, &devkit)
+            })?;
+            Ok(0)
+        }
         "run" => {
             let (s, b) = ready(&p, a)?;
             let boot = boot_for(&p, a, &s, b.path("initramfs.path")?, "run")?;
@@ -341,6 +353,23 @@ fn dispatch(a: &Args) -> Result<i32> {
         }
         other => bail!("unknown command `{other}` (see `cargo optee help`)"),
     }
+}
+
+/// Clippy over the TA exactly as `cross::build` compiles it (same target,
+/// profile, dev kit and target directory, so it reuses that build's
+/// dependencies): the TA is its own workspace, which the workspace-wide
+/// clippy of `./scripts/test-all` never sees.
+fn clippy_ta(p: &Paths, devkit: &std::path::Path) -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    util::run(
+        std::process::Command::new(cargo)
+            .current_dir(p.repo.join("ta/optee"))
+            .args(["clippy", "--release", "--target", setup::RUST_TARGET])
+            .args(["--", "-D", "warnings"])
+            .env("CARGO_TARGET_DIR", p.out.join("ta-target"))
+            .env("TA_DEV_KIT_DIR", devkit)
+            .env_remove("RUSTFLAGS"),
+    )
 }
 
 /// Setup (a no-op when done) and build unless --no-build.

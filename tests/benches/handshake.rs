@@ -23,7 +23,8 @@ use seam_tests::{Device, OWNER_CSE};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
-use common::{handshake_in_memory, TaPublicKey};
+use common::TaPublicKey;
+use seam_tests::testing::rustls_handshake as handshake_in_memory;
 
 fn bench(crit: &mut Criterion) {
     let device = Device::new();

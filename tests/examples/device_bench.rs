@@ -32,7 +32,8 @@ use seam_tests::{Backend, Device, Who};
 
 #[path = "../tests/common/mod.rs"]
 mod common;
-use common::{handshake_in_memory, TaPublicKey};
+use common::TaPublicKey;
+use seam_tests::testing::rustls_handshake as handshake_in_memory;
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.partial_cmp(b).unwrap());
@@ -95,11 +96,10 @@ fn print_row(name: &str, ta_ms: Vec<f64>, soft_ms: Vec<f64>, ta_calls: &[u64]) {
 /// node: the same key schedule without the TEE's costs). The server side is
 /// in-process in both.
 fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: usize) {
-    use seam::dtls::{
-        Config, Connection, HandshakeSecrets, SeamSecrets, Suite, TaCredentials, Variant,
-    };
+    use seam::dtls::{Config, Connection, SeamSecrets, Suite, TaCredentials, Variant};
     use seam::proto::ObjectKind;
     use seam_tests::memory_ta::{self, Credentials, MemoryTa};
+    use seam_tests::testing::handshake;
 
     const PSK: [u8; 16] = *b"oneM2M-bench-PSK";
     const IDENTITY: &[u8] = b"kpsa-bench@m2m.seam.test";
@@ -142,24 +142,6 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
             Instant::now(),
         )
     };
-    fn run<A: HandshakeSecrets, B: HandshakeSecrets>(c: &mut Connection<A>, s: &mut Connection<B>) {
-        for _ in 0..64 {
-            let mut moved = false;
-            while let Some(d) = c.poll_output() {
-                moved = true;
-                s.handle_input(&d, Instant::now()).expect("server input");
-            }
-            while let Some(d) = s.poll_output() {
-                moved = true;
-                c.handle_input(&d, Instant::now()).expect("client input");
-            }
-            if c.is_established() && s.is_established() {
-                return;
-            }
-            assert!(moved, "the DTLS handshake stalled: {:?}", c.error());
-        }
-        panic!("the DTLS handshake did not finish");
-    }
     let ta_run = |client: &mut Client| {
         let secrets = SeamSecrets::new(
             client,
@@ -170,7 +152,7 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
         );
         let mut c = Connection::client(config(), secrets, Instant::now());
         let mut s = server();
-        run(&mut c, &mut s);
+        handshake(&mut c, &mut s, Instant::now());
         c.info().invocations
     };
     let soft_run = || {
@@ -180,7 +162,7 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
         );
         let mut c = Connection::client(config(), secrets, Instant::now());
         let mut s = server();
-        run(&mut c, &mut s);
+        handshake(&mut c, &mut s, Instant::now());
     };
 
     ta_run(&mut client);

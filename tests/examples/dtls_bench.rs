@@ -260,8 +260,7 @@ fn main() {
         .nth(1)
         .and_then(|a| a.parse().ok())
         .unwrap_or(20);
-    if Command::new("openssl").arg("version").output().is_err() {
-        eprintln!("openssl is not installed: nothing to compare with");
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     let device = Device::new();

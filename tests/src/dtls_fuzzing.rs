@@ -12,28 +12,12 @@
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use seam::dtls::{
-    cert, Config, Connection, OwnCertificate, PeerTrust, RandomSource, Role, Suite, Variant,
-};
+use seam::dtls::{cert, Config, Connection, OwnCertificate, PeerTrust, Role, Suite, Variant};
 use seam::dtls::{SeamSecrets, TaCredentials};
 use seam::Client;
 
 use crate::memory_ta::{self, Credentials, MemoryTa};
-
-/// A linear congruential generator: fuzzing needs repeatable runs.
-pub struct Counter(pub u64);
-
-impl RandomSource for Counter {
-    fn fill(&mut self, out: &mut [u8]) {
-        for b in out {
-            self.0 = self
-                .0
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            *b = (self.0 >> 33) as u8;
-        }
-    }
-}
+use crate::testing::Seeded;
 
 pub const PSK: [u8; 16] = [7; 16];
 pub const IDENTITY: &[u8] = b"id";
@@ -97,7 +81,7 @@ pub fn ta() -> &'static MemoryTa {
 /// The fuzzed connection for `mode`, at `t0`, over a fresh copy of [`ta`].
 pub fn connection(mode: u8, config: Config, t0: Instant) -> Connection<SeamSecrets<Client>> {
     let secrets = SeamSecrets::new(ta().fork(1).client(), credentials());
-    Connection::new(role(mode), config, secrets, Box::new(Counter(2)), t0)
+    Connection::new(role(mode), config, secrets, Box::new(Seeded::new(2)), t0)
 }
 
 /// Runs one fuzz input; returns the connection for inspection.

@@ -4,32 +4,12 @@
 use seam::proto::{AclEntry, AdminOp, IssuerOp, KeyRef, Op, Ops, Request, SignInput};
 use seam::{AdminKey, CommandSigner};
 use seam_core::store::MemStore;
-use seam_core::{Caller, Platform, Rng, RngError, SecureEnvironment};
+use seam_core::{Caller, Platform, SecureEnvironment};
 
+use crate::testing::Seeded;
 use crate::{encode, Who, TEST_ISSUER_SCALAR};
 
-/// Not random at all: SHA-256 of a counter. Fuzzing needs reproducible runs.
-#[derive(Clone)]
-pub struct CountingRng(u64);
-
-impl CountingRng {
-    pub fn new(seed: u64) -> Self {
-        CountingRng(seed)
-    }
-}
-
-impl Rng for CountingRng {
-    fn fill(&mut self, out: &mut [u8]) -> Result<(), RngError> {
-        for chunk in out.chunks_mut(32) {
-            self.0 += 1;
-            let block = seam_crypto::hash::sha256(&self.0.to_be_bytes());
-            chunk.copy_from_slice(&block[..chunk.len()]);
-        }
-        Ok(())
-    }
-}
-
-pub type FuzzNode = SecureEnvironment<MemStore, CountingRng>;
+pub type FuzzNode = SecureEnvironment<MemStore, Seeded>;
 
 pub const ADMIN_SCALAR: [u8; 32] = [0x42; 32];
 pub const SE: &str = "fuzz";
@@ -58,7 +38,7 @@ pub fn node() -> FuzzNode {
     });
     SecureEnvironment::new(
         store.clone(),
-        CountingRng(1 << 32),
+        Seeded::new(1 << 32),
         Platform { security_level: 0 },
     )
 }
@@ -66,7 +46,7 @@ pub fn node() -> FuzzNode {
 fn build() -> FuzzNode {
     let mut node = SecureEnvironment::new(
         MemStore::default(),
-        CountingRng(0),
+        Seeded::new(0),
         Platform { security_level: 0 },
     );
     let issuer = AdminKey::from_scalar(&TEST_ISSUER_SCALAR).unwrap();

@@ -287,5 +287,9 @@ pub mod fuzzing;
 pub mod memory_ta;
 pub mod reference;
 pub mod shared;
+pub mod testing;
+pub mod tools;
+
+pub use tools::require_tool;
 
 pub use seam;

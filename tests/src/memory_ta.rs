@@ -12,10 +12,10 @@ use seam::{AdminKey, Client, CommandSigner, Transport};
 use seam_core::store::MemStore;
 use seam_core::{Caller, Platform, SecureEnvironment};
 
-use crate::fuzzing::CountingRng;
+use crate::testing::Seeded;
 use crate::{Who, TEST_ISSUER_SCALAR};
 
-type Node = SecureEnvironment<MemStore, CountingRng>;
+type Node = SecureEnvironment<MemStore, Seeded>;
 
 /// One in-memory node; every [`MemoryTa::client`] calls into the same one.
 #[derive(Clone)]
@@ -62,7 +62,7 @@ impl MemoryTa {
     pub fn new(credentials: &Credentials, seed: u64) -> MemoryTa {
         let node = SecureEnvironment::new(
             MemStore::default(),
-            CountingRng::new(seed),
+            Seeded::new(seed),
             Platform { security_level: 0 },
         );
         let ta = MemoryTa {
@@ -79,11 +79,7 @@ impl MemoryTa {
             let mut node = self.node.lock().unwrap_or_else(|e| e.into_inner());
             node.store_mut().clone()
         };
-        let node = SecureEnvironment::new(
-            store,
-            CountingRng::new(seed),
-            Platform { security_level: 0 },
-        );
+        let node = SecureEnvironment::new(store, Seeded::new(seed), Platform { security_level: 0 });
         MemoryTa {
             node: Arc::new(Mutex::new(node)),
         }

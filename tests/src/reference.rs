@@ -181,8 +181,7 @@ mod tests {
     /// every construction.
     #[test]
     fn ring_and_python_references_agree() {
-        if !super::python_available() {
-            eprintln!("python3 absent: nothing to compare the ring reference with");
+        if !crate::require_tool("python3") {
             return;
         }
         let cases: &[&[&str]] = &[

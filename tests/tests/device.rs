@@ -1,8 +1,8 @@
 //! What only a real TEE shows: Linux users as callers, the kernel's client
 //! UUIDs, REE FS integrity, persistence across a reboot. These run with
 //! `SEAM_BACKEND=tee` inside the emulated device (`cargo optee test`, as
-//! root); on the simulator they say so and return, except the session test,
-//! which holds on both.
+//! root); elsewhere they are ignored, except the session test, which holds
+//! on both.
 
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
@@ -17,9 +17,10 @@ const REE_FS: &str = "/var/lib/optee-client/data/tee";
 const ALICE: u32 = 1001;
 const BOB: u32 = 1002;
 
-fn on_device(test: &str) -> bool {
+/// Built for the device (`--features tee`) but run elsewhere: say so.
+fn on_device() -> bool {
     if backend() != Backend::Tee {
-        eprintln!("{test}: runs on the emulated device only (SEAM_BACKEND=tee)");
+        seam_tests::tools::skipped("runs on the emulated device only (SEAM_BACKEND=tee)");
         return false;
     }
     true
@@ -57,8 +58,12 @@ fn open_tee_to_users() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "tee"),
+    ignore = "needs the emulated device: cargo optee test"
+)]
 fn two_linux_users_are_two_callers_and_isolated() {
-    if !on_device("two_linux_users_are_two_callers_and_isolated") {
+    if !on_device() {
         return;
     }
     open_tee_to_users();
@@ -116,8 +121,12 @@ fn two_linux_users_are_two_callers_and_isolated() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "tee"),
+    ignore = "needs the emulated device: cargo optee test"
+)]
 fn the_library_computes_the_uuid_optee_reports() {
-    if !on_device("the_library_computes_the_uuid_optee_reports") {
+    if !on_device() {
         return;
     }
     open_tee_to_users();
@@ -210,8 +219,12 @@ fn ree_fs_files() -> std::collections::BTreeMap<PathBuf, Vec<u8>> {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "tee"),
+    ignore = "needs the emulated device: cargo optee test"
+)]
 fn zz_a_flipped_byte_in_an_ree_fs_object_is_reported_as_corrupt() {
-    if !on_device("a_flipped_byte_in_an_ree_fs_object_is_reported_as_corrupt") {
+    if !on_device() {
         return;
     }
     let device = Device::new();
@@ -279,8 +292,12 @@ const REBOOT_SE: &str = "reboot-probe";
 const REBOOT_SCALAR: &str = "c9afa9d845ba75166b5c215767b1d6934e50c3db36e89b127b8a622b120f6721";
 
 #[test]
+#[cfg_attr(
+    not(feature = "tee"),
+    ignore = "needs the emulated device: cargo optee test"
+)]
 fn provision_before_reboot() {
-    if !on_device("provision_before_reboot") {
+    if !on_device() {
         return;
     }
     let device = Device::new();
@@ -316,14 +333,16 @@ fn provision_before_reboot() {
 }
 
 #[test]
+#[cfg_attr(
+    not(feature = "tee"),
+    ignore = "needs the emulated device: cargo optee test"
+)]
 fn credential_survives_after_reboot() {
-    if !on_device("credential_survives_after_reboot") {
+    if !on_device() {
         return;
     }
     if std::env::var_os("SEAM_AFTER_REBOOT").is_none() {
-        eprintln!(
-            "credential_survives_after_reboot: needs the second boot (cargo optee test runs it)"
-        );
+        seam_tests::tools::skipped("needs the second boot (cargo optee test runs it)");
         return;
     }
     let device = Device::new();

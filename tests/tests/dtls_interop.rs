@@ -31,7 +31,7 @@ use seam::proto::{ObjectKind, Ops};
 use seam_tests::{Device, Stakeholder, Who};
 
 mod common;
-use common::{openssl_available, TaPublicKey};
+use common::TaPublicKey;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const PSK: [u8; 16] = *b"oneM2M-test-PSK!";
@@ -297,7 +297,7 @@ fn check_openssl_session(out: &str, suite: Suite) {
 // ---- the two directions -------------------------------------------------------------
 
 fn seam_client_vs_s_server(variant: Variant, suite: Suite) {
-    if !openssl_available("DTLS/TLS interop") {
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     let device = Device::new();
@@ -395,7 +395,7 @@ fn seam_client_vs_s_server(variant: Variant, suite: Suite) {
 }
 
 fn s_client_vs_seam_server(variant: Variant, suite: Suite) {
-    if !openssl_available("DTLS/TLS interop") {
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     let device = Device::new();

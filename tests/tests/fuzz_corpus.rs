@@ -8,13 +8,17 @@ use seam_tests::{backend, fuzzing, Backend};
 /// (where the source tree is absent) there is nothing more to learn.
 fn on_host() -> bool {
     if backend() == Backend::Tee {
-        eprintln!("fuzz corpus replay runs on the host only (it drives seam-core in memory)");
+        seam_tests::tools::skipped("the corpus drives seam-core in memory, on the host");
         return false;
     }
     true
 }
 
 #[test]
+#[cfg_attr(
+    feature = "tee",
+    ignore = "the corpus drives seam-core in memory, on the host"
+)]
 fn the_corpus_replays_without_harm() {
     if !on_host() {
         return;
@@ -54,6 +58,10 @@ fn the_corpus_replays_without_harm() {
 }
 
 #[test]
+#[cfg_attr(
+    feature = "tee",
+    ignore = "the corpus drives seam-core in memory, on the host"
+)]
 fn the_seeds_are_valid_requests() {
     if !on_host() {
         return;

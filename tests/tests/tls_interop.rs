@@ -29,7 +29,7 @@ use seam_tests::shared::SharedTa;
 use seam_tests::{Device, OWNER_CSE};
 
 mod common;
-use common::{openssl_available, TaPublicKey};
+use common::TaPublicKey;
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 const LABEL: &str = "EXPERIMENTAL-seam-interop";
@@ -254,7 +254,7 @@ impl Setup<'_> {
 /// authentication. Returns the exporter outputs of both sides and the TA
 /// invocations the handshake took.
 fn ta_client_vs_s_server(tls13: bool, label: &str, len: usize) -> Option<(Vec<u8>, Vec<u8>, u64)> {
-    if !openssl_available("TLS interop") {
+    if !seam_tests::require_tool("openssl") {
         return None;
     }
     let device = Device::new();
@@ -378,7 +378,7 @@ fn ta_client_vs_s_server(tls13: bool, label: &str, len: usize) -> Option<(Vec<u8
 /// `openssl s_client` as the client, rustls (TA) as the server, mutual
 /// authentication.
 fn s_client_vs_ta_server(tls13: bool) -> Option<(Vec<u8>, Vec<u8>, u64)> {
-    if !openssl_available("TLS interop") {
+    if !seam_tests::require_tool("openssl") {
         return None;
     }
     let device = Device::new();

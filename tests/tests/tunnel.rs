@@ -89,7 +89,7 @@ fn openssl_common(v: Variant, suite: Suite) -> Vec<String> {
 // ---- the matrix ----------------------------------------------------------------------
 
 fn tunnel_client_vs_s_server(v: Variant, suite: Suite) {
-    if !openssl_available("tunnel interop") {
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     let device = Device::new();
@@ -179,7 +179,7 @@ fn tunnel_client_vs_s_server(v: Variant, suite: Suite) {
 }
 
 fn s_client_vs_tunnel_server(v: Variant, suite: Suite) {
-    if !openssl_available("tunnel interop") {
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     let device = Device::new();
@@ -349,7 +349,7 @@ fn bad_handshakes_are_refused_and_never_reach_the_service() {
     let mut junk = TcpStream::connect(server.addr).unwrap();
     junk.write_all(b"GET / HTTP/1.1\r\n\r\n").unwrap();
     // A client without a certificate, and one from another CA.
-    if openssl_available("refusal of foreign clients") {
+    if seam_tests::require_tool("openssl") {
         for (cert, key) in [(None, None), (Some("stranger.pem"), Some("stranger.key"))] {
             let mut args = vec![
                 s("s_client"),

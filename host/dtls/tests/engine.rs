@@ -2,9 +2,8 @@
 //! handshake secrets in the Secure Environment (seam-core on an in-memory
 //! node, through `seam::dtls::SeamSecrets`), over a deterministic lossy link
 //! (loss, duplication, reordering from a seeded generator) and a virtual
-//! clock.
+//! clock (`seam_tests::testing`).
 
-use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use p256::pkcs8::DecodePrivateKey;
@@ -17,38 +16,10 @@ use seam_dtls::cert::{pem_certificates, spki_for};
 use seam_dtls::*;
 use seam_tests::dtls_fuzzing as fuzzing;
 use seam_tests::memory_ta::{self, Credentials, MemoryTa, PSK_SUID};
+use seam_tests::testing::{pump, LinkStats, LossyLink, Pumped, Seeded};
 
 const PSK: &[u8] = b"0123456789abcdef";
 const IDENTITY: &[u8] = b"kpsa-1@m2m.example.org";
-
-/// xorshift64*: deterministic randomness for runs that repeat exactly.
-struct Seeded(pub u64);
-
-impl Seeded {
-    fn next(&mut self) -> u64 {
-        let mut x = self.0;
-        x ^= x >> 12;
-        x ^= x << 25;
-        x ^= x >> 27;
-        self.0 = x;
-        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn fill_bytes(&mut self, out: &mut [u8]) {
-        for c in out.chunks_mut(8) {
-            let v = self.next().to_le_bytes();
-            c.copy_from_slice(&v[..c.len()]);
-        }
-    }
-    fn percent(&mut self) -> u64 {
-        self.next() % 100
-    }
-}
-
-impl RandomSource for Seeded {
-    fn fill(&mut self, out: &mut [u8]) {
-        self.fill_bytes(out)
-    }
-}
 
 fn scalar(pem: &str) -> [u8; 32] {
     p256::SecretKey::from_pkcs8_pem(pem)
@@ -141,140 +112,36 @@ fn connections(s: Setup, seed: u64, t0: Instant) -> (Conn, Conn) {
         Role::Client,
         s.client,
         SeamSecrets::new(ta.client(), s.client_creds),
-        Box::new(Seeded(seed ^ 0xC2)),
+        Box::new(Seeded::new(seed ^ 0xC2)),
         t0,
     );
     let sv = Connection::new(
         Role::Server,
         s.server,
         SeamSecrets::new(ta.client(), s.server_creds),
-        Box::new(Seeded(seed ^ 0x52)),
+        Box::new(Seeded::new(seed ^ 0x52)),
         t0,
     );
     (c, sv)
 }
 
-/// A one-way datagram link that loses, duplicates and reorders.
-struct Lossy {
-    rng: Seeded,
-    loss: u64,
-    dup: u64,
-    reorder: u64,
-    queue: VecDeque<Vec<u8>>,
-    sent: usize,
-}
-
-impl Lossy {
-    fn new(seed: u64, loss: u64, dup: u64, reorder: u64) -> Self {
-        Lossy {
-            rng: Seeded(seed | 1),
-            loss,
-            dup,
-            reorder,
-            queue: VecDeque::new(),
-            sent: 0,
-        }
-    }
-    fn push(&mut self, d: Vec<u8>) {
-        self.sent += 1;
-        if self.rng.percent() < self.loss {
-            return;
-        }
-        if self.rng.percent() < self.dup {
-            self.queue.push_back(d.clone());
-        }
-        if self.rng.percent() < self.reorder && !self.queue.is_empty() {
-            let at = (self.rng.next() as usize) % self.queue.len();
-            self.queue.insert(at, d);
-        } else {
-            self.queue.push_back(d);
-        }
-    }
-}
-
-/// Runs both ends until both are established (or `limit` virtual seconds
-/// pass), advancing the clock to the next deadline whenever the links are idle.
+/// Runs both ends until both are established, one fails, or `limit` virtual
+/// seconds pass.
 fn run(
     c: &mut Conn,
     s: &mut Conn,
-    to_s: &mut Lossy,
-    to_c: &mut Lossy,
+    to_s: &mut LossyLink,
+    to_c: &mut LossyLink,
     t0: Instant,
     limit: u64,
-) -> Instant {
-    let mut now = t0;
-    let end = t0 + Duration::from_secs(limit);
-    while now < end {
-        while let Some(d) = c.poll_output() {
-            to_s.push(d);
-        }
-        while let Some(d) = s.poll_output() {
-            to_c.push(d);
-        }
-        if c.is_established()
-            && s.is_established()
-            && to_s.queue.is_empty()
-            && to_c.queue.is_empty()
-        {
-            return now;
-        }
-        if c.error().is_some() || s.error().is_some() {
-            // Deliver what is in flight (the alert), then stop.
-            for _ in 0..2 {
-                while let Some(d) = c.poll_output() {
-                    to_s.push(d);
-                }
-                while let Some(d) = s.poll_output() {
-                    to_c.push(d);
-                }
-                while let Some(d) = to_s.queue.pop_front() {
-                    let _ = s.handle_input(&d, now);
-                }
-                while let Some(d) = to_c.queue.pop_front() {
-                    let _ = c.handle_input(&d, now);
-                }
-            }
-            return now;
-        }
-        let mut moved = false;
-        if let Some(d) = to_s.queue.pop_front() {
-            let _ = s.handle_input(&d, now);
-            moved = true;
-        }
-        if let Some(d) = to_c.queue.pop_front() {
-            let _ = c.handle_input(&d, now);
-            moved = true;
-        }
-        if !moved {
-            let next = [c.poll_timeout(), s.poll_timeout()]
-                .into_iter()
-                .flatten()
-                .min();
-            match next {
-                Some(t) => {
-                    now = now.max(t);
-                    if c.poll_timeout().is_some_and(|d| d <= now) {
-                        let _ = c.handle_timeout(now);
-                    }
-                    if s.poll_timeout().is_some_and(|d| d <= now) {
-                        let _ = s.handle_timeout(now);
-                    }
-                }
-                None => return now,
-            }
-        }
-    }
-    now
+) -> (Pumped, Instant) {
+    pump(c, s, to_s, to_c, t0, Duration::from_secs(limit))
 }
 
-fn exchange(c: &mut Conn, s: &mut Conn, to_s: &mut Lossy, to_c: &mut Lossy, now: Instant) {
+fn exchange(c: &mut Conn, s: &mut Conn, to_s: &mut LossyLink, to_c: &mut LossyLink, now: Instant) {
     // Application data both ways over a clean link.
-    to_s.loss = 0;
-    to_c.loss = 0;
-    to_s.dup = 0;
-    to_c.dup = 0;
-    to_s.reorder = 0;
-    to_c.reorder = 0;
+    to_s.make_perfect();
+    to_c.make_perfect();
     let big: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
     c.send(b"hello from the client").unwrap();
     c.send(&big).unwrap();
@@ -286,10 +153,10 @@ fn exchange(c: &mut Conn, s: &mut Conn, to_s: &mut Lossy, to_c: &mut Lossy, now:
         while let Some(d) = s.poll_output() {
             to_c.push(d);
         }
-        while let Some(d) = to_s.queue.pop_front() {
+        while let Some(d) = to_s.pop() {
             s.handle_input(&d, now).unwrap();
         }
-        while let Some(d) = to_c.queue.pop_front() {
+        while let Some(d) = to_c.pop() {
             c.handle_input(&d, now).unwrap();
         }
     }
@@ -311,6 +178,9 @@ fn exchange(c: &mut Conn, s: &mut Conn, to_s: &mut Lossy, to_c: &mut Lossy, now:
     assert!(c.is_closed());
 }
 
+/// A handshake over links that lose, duplicate and reorder with these
+/// percentages, then data both ways and a close over a clean link; returns
+/// both ends and what the links did during the handshake.
 fn handshake(
     variant: Variant,
     suite: Suite,
@@ -319,17 +189,18 @@ fn handshake(
     dup: u64,
     reorder: u64,
     mtu: usize,
-) -> (Conn, Conn) {
+) -> (Conn, Conn, LinkStats) {
     let t0 = Instant::now();
     let mut st = setup(variant, suite);
     st.client.mtu = mtu;
     st.server.mtu = mtu;
     let (mut c, mut s) = connections(st, seed, t0);
-    let mut to_s = Lossy::new(seed.wrapping_mul(3), loss, dup, reorder);
-    let mut to_c = Lossy::new(seed.wrapping_mul(7), loss, dup, reorder);
-    let now = run(&mut c, &mut s, &mut to_s, &mut to_c, t0, 3600);
+    let mut to_s = LossyLink::new(seed.wrapping_mul(3), loss, dup, reorder);
+    let mut to_c = LossyLink::new(seed.wrapping_mul(7), loss, dup, reorder);
+    let (how, now) = run(&mut c, &mut s, &mut to_s, &mut to_c, t0, 3600);
+    let stats = to_s.stats() + to_c.stats();
     assert!(
-        c.is_established() && s.is_established(),
+        how == Pumped::Established,
         "{variant:?} {suite:?} seed {seed}: client {:?} / server {:?}",
         c.error(),
         s.error()
@@ -337,14 +208,14 @@ fn handshake(
     assert_eq!(c.info().suite, Some(suite));
     assert!(c.info().extended_master_secret && s.info().extended_master_secret);
     exchange(&mut c, &mut s, &mut to_s, &mut to_c, now);
-    (c, s)
+    (c, s, stats)
 }
 
 #[test]
 fn every_suite_on_both_variants() {
     for variant in [Variant::Dtls, Variant::Tls] {
         for suite in Suite::ALL {
-            let (c, s) = handshake(variant, suite, 1, 0, 0, 0, 1200);
+            let (c, s, _) = handshake(variant, suite, 1, 0, 0, 0, 1200);
             assert_eq!(s.info().server_name.as_deref(), Some("server.seam.test"));
             if !suite.is_psk() {
                 assert_eq!(c.info().peer_certificates.len(), 1);
@@ -356,17 +227,50 @@ fn every_suite_on_both_variants() {
 #[test]
 fn dtls_survives_loss_duplication_and_reordering() {
     for suite in [Suite::PskAes128Ccm8, Suite::EcdheEcdsaAes128Ccm8] {
+        // The TA invocations of a handshake over a perfect link: recovering
+        // from loss must not add any (the TA's steps are one-shot: a second
+        // call would wipe the session).
+        let (c, s, _) = handshake(Variant::Dtls, suite, 1, 0, 0, 0, 1200);
+        let invocations = (c.info().invocations, s.info().invocations);
+        let mut link = LinkStats::default();
+        let mut retransmissions = 0;
         for seed in 1..=12u64 {
-            let (c, s) = handshake(Variant::Dtls, suite, seed, 25, 15, 20, 1200);
-            let _ = (c.info().retransmissions, s.info().retransmissions);
+            let (c, s, stats) = handshake(Variant::Dtls, suite, seed, 25, 15, 20, 1200);
+            link = link + stats;
+            retransmissions += c.info().retransmissions + s.info().retransmissions;
+            assert_eq!(
+                (c.info().invocations, s.info().invocations),
+                invocations,
+                "{suite} seed {seed}: TA invocations (client, server)"
+            );
         }
+        // The link did misbehave in every way, and the ends recovered by
+        // retransmitting.
+        assert!(
+            link.dropped > 0 && link.duplicated > 0 && link.reordered > 0,
+            "{suite}: {link:?}"
+        );
+        assert!(retransmissions > 0, "{suite}: no retransmission");
+        eprintln!("{suite}: 12 handshakes, {link:?}, {retransmissions} retransmitted flights");
     }
 }
 
 #[test]
 fn dtls_fragments_to_a_small_mtu() {
+    // The certificate flight does not fit in 160 bytes: at the usual MTU it
+    // goes in larger datagrams.
+    let (_, _, unfragmented) = handshake(
+        Variant::Dtls,
+        Suite::EcdheEcdsaAes128CbcSha256,
+        1,
+        0,
+        0,
+        0,
+        1200,
+    );
+    assert!(unfragmented.largest > 160, "{unfragmented:?}");
     for seed in 1..=4u64 {
-        let (c, _) = handshake(
+        let (c, _, stats) = handshake(
             Variant::Dtls,
             Suite::EcdheEcdsaAes128CbcSha256,
             seed,
@@ -376,6 +280,7 @@ fn dtls_fragments_to_a_small_mtu() {
             160,
         );
         assert!(c.is_closed());
+        assert!(stats.largest <= 160, "seed {seed}: {stats:?}");
     }
 }
 
@@ -390,8 +295,8 @@ fn mutual_authentication_with_client_certificates() {
             let mut st = setup(variant, suite);
             st.server.require_client_certificate = true;
             let (mut c, mut s) = connections(st, 9, t0);
-            let mut a = Lossy::new(1, 0, 0, 0);
-            let mut b = Lossy::new(2, 0, 0, 0);
+            let mut a = LossyLink::perfect();
+            let mut b = LossyLink::perfect();
             run(&mut c, &mut s, &mut a, &mut b, t0, 60);
             assert!(
                 c.is_established() && s.is_established(),
@@ -417,8 +322,8 @@ fn raw_public_keys_pinned() {
     st.client.peer_trust = PeerTrust::PinnedKey(server_pub.clone());
     st.server.certificate = OwnCertificate::RawPublicKey(spki_for(&server_pub).unwrap());
     let (mut c, mut s) = connections(st, 5, t0);
-    let mut a = Lossy::new(1, 0, 0, 0);
-    let mut b = Lossy::new(2, 0, 0, 0);
+    let mut a = LossyLink::perfect();
+    let mut b = LossyLink::perfect();
     run(&mut c, &mut s, &mut a, &mut b, t0, 60);
     assert!(
         c.is_established() && s.is_established(),
@@ -448,8 +353,8 @@ fn wrong_psk_fails_the_finished_check() {
         let mut st = setup(variant, Suite::PskAes128Ccm8);
         st.client_creds.psk = Some(MemoryTa::key("wrong-psk", PSK_SUID));
         let (mut c, mut s) = connections(st, 3, t0);
-        let mut a = Lossy::new(1, 0, 0, 0);
-        let mut b = Lossy::new(2, 0, 0, 0);
+        let mut a = LossyLink::perfect();
+        let mut b = LossyLink::perfect();
         run(&mut c, &mut s, &mut a, &mut b, t0, 3600);
         // The server cannot authenticate the client's Finished: in DTLS the
         // record is dropped as undecryptable (RFC 6347 §4.1.2.7) and the
@@ -478,8 +383,8 @@ fn unknown_psk_identity_is_an_alert() {
     let mut st = setup(Variant::Dtls, Suite::PskAes128Ccm8);
     st.client.psk_identity = Some(b"somebody else".to_vec());
     let (mut c, mut s) = connections(st, 3, t0);
-    let mut a = Lossy::new(1, 0, 0, 0);
-    let mut b = Lossy::new(2, 0, 0, 0);
+    let mut a = LossyLink::perfect();
+    let mut b = LossyLink::perfect();
     run(&mut c, &mut s, &mut a, &mut b, t0, 60);
     let e = s.error().unwrap();
     assert_eq!(e.alert(), Some(AlertDescription::UNKNOWN_PSK_IDENTITY));
@@ -497,8 +402,8 @@ fn untrusted_server_certificate_is_unknown_ca() {
     // Trust the server's own leaf as if it were a CA: it did not sign itself.
     st.client.peer_trust = PeerTrust::CaCertificates(fixtures().client_chain);
     let (mut c, mut s) = connections(st, 3, t0);
-    let mut a = Lossy::new(1, 0, 0, 0);
-    let mut b = Lossy::new(2, 0, 0, 0);
+    let mut a = LossyLink::perfect();
+    let mut b = LossyLink::perfect();
     run(&mut c, &mut s, &mut a, &mut b, t0, 60);
     let e = c.error().unwrap();
     assert_eq!(
@@ -545,13 +450,11 @@ fn dtls_gives_up_after_the_last_retransmission() {
 
 #[test]
 fn replayed_application_records_are_dropped() {
-    let (mut c, mut s) = handshake(Variant::Dtls, Suite::PskAes128Ccm8, 2, 0, 0, 0, 1200);
-    let _ = (&mut c, &mut s);
     let t0 = Instant::now();
     let st = setup(Variant::Dtls, Suite::PskAes128Ccm8);
     let (mut c, mut s) = connections(st, 2, t0);
-    let mut a = Lossy::new(1, 0, 0, 0);
-    let mut b = Lossy::new(2, 0, 0, 0);
+    let mut a = LossyLink::perfect();
+    let mut b = LossyLink::perfect();
     run(&mut c, &mut s, &mut a, &mut b, t0, 60);
     c.send(b"once").unwrap();
     let d = c.poll_output().unwrap();
@@ -568,9 +471,61 @@ fn replayed_application_records_are_dropped() {
     assert!(s.recv().is_none());
 }
 
+/// The content types of the records in `bytes` (one DTLS datagram, or a
+/// TLS stream chunk holding whole records).
+fn record_types(variant: Variant, mut bytes: &[u8]) -> Vec<u8> {
+    let (header, len_at) = match variant {
+        Variant::Dtls => (13, 11),
+        Variant::Tls => (5, 3),
+    };
+    let mut types = Vec::new();
+    while bytes.len() >= header {
+        types.push(bytes[0]);
+        let len = u16::from_be_bytes([bytes[len_at], bytes[len_at + 1]]) as usize;
+        bytes = &bytes[(header + len).min(bytes.len())..];
+    }
+    types
+}
+
+/// RFC 5246 §6.2.1.
+const ALERT: u8 = 21;
+
+/// Whether TLS bytes hold a verdict: a header announcing more than a record
+/// may hold, or a whole record that is not an alert (a warning may be
+/// ignored) and, if a handshake record, holds a whole message (one may span
+/// records). Otherwise the engine rightly waits for more.
+fn tls_judgeable(junk: &[u8]) -> bool {
+    if junk.len() < 5 {
+        return false;
+    }
+    let len = u16::from_be_bytes([junk[3], junk[4]]) as usize;
+    if len > (1 << 14) + 2048 {
+        return true;
+    }
+    if 5 + len > junk.len() {
+        return false;
+    }
+    match junk[0] {
+        ALERT => false,
+        22 => len >= 4 && 4 + u32::from_be_bytes([0, junk[6], junk[7], junk[8]]) as usize <= len,
+        _ => true,
+    }
+}
+
+/// Noise into connections at every point of a handshake, for every suite:
+/// nothing panics, and nothing fails silently. In TLS a record that cannot
+/// be what it claims is a fatal error that the engine reports and answers
+/// with an alert (RFC 5246 §7.2.2), unless the noise was itself a fatal
+/// alert, which ends the connection without an answer. In DTLS (RFC 6347
+/// §4.1.2.7) invalid records SHOULD be dropped and the connection go on; an
+/// implementation that alerts instead MUST send a fatal alert: each noise
+/// datagram is one or the other, and records the engine cannot even frame
+/// are dropped.
 #[test]
-fn garbage_never_panics_and_tls_garbage_is_an_alert() {
-    let mut rng = Seeded(77);
+fn garbage_never_panics_and_never_fails_silently() {
+    let mut rng = Seeded::new(77);
+    let mut alerts = 0;
+    let (mut dtls_dropped, mut dtls_alerts) = (0, 0);
     for variant in [Variant::Dtls, Variant::Tls] {
         for round in 0..300 {
             let t0 = Instant::now();
@@ -586,7 +541,8 @@ fn garbage_never_panics_and_tls_garbage_is_an_alert() {
                     let _ = c.handle_input(&d, t0);
                 }
             }
-            let len = (rng.next() % 300) as usize;
+            assert!(c.error().is_none() && s.error().is_none(), "round {round}");
+            let len = (rng.next_u64() % 300) as usize;
             let mut junk = vec![0u8; len];
             rng.fill_bytes(&mut junk);
             // Often a plausible record header, to reach the parsers behind it.
@@ -599,14 +555,56 @@ fn garbage_never_panics_and_tls_garbage_is_an_alert() {
                 } else {
                     junk[1..3].copy_from_slice(&[3, 3]);
                     junk[3..5].copy_from_slice(&((len - 5) as u16).to_be_bytes());
+                    // One whole handshake message of a random type.
+                    junk[6..9].copy_from_slice(&((len - 9) as u32).to_be_bytes()[1..]);
                 }
             }
-            let _ = s.handle_input(&junk, t0);
-            let _ = c.handle_input(&junk, t0);
-            while s.poll_output().is_some() {}
-            while c.poll_output().is_some() {}
+            for (side, conn) in [("server", &mut s), ("client", &mut c)] {
+                let _ = conn.handle_input(&junk, t0);
+                let sent: Vec<u8> = std::iter::from_fn(|| conn.poll_output())
+                    .flat_map(|d| record_types(variant, &d))
+                    .collect();
+                let what = format!("{variant:?} round {round}, {side}, {len} bytes of noise");
+                match variant {
+                    Variant::Dtls => match conn.error() {
+                        None => {
+                            assert!(!sent.contains(&ALERT), "{what}: an alert, yet no error");
+                            dtls_dropped += 1;
+                        }
+                        Some(e) => {
+                            assert!(e.alert().is_some(), "{what}: failed without an alert: {e}");
+                            assert!(sent.contains(&ALERT), "{what}: {e}, but no alert sent");
+                            assert!(
+                                round % 2 == 0,
+                                "{what}: noise without a record header was not dropped: {e}"
+                            );
+                            dtls_alerts += 1;
+                        }
+                    },
+                    Variant::Tls if tls_judgeable(&junk) => {
+                        let e = conn.error().unwrap_or_else(|| {
+                            panic!("{what}: accepted as if valid: {:02x?}", &junk[..9])
+                        });
+                        if !matches!(e.cause, Cause::ReceivedAlert(_)) {
+                            assert!(e.alert().is_some(), "{what}: {e}");
+                            assert!(sent.contains(&ALERT), "{what}: {e}, but no alert sent");
+                            alerts += 1;
+                        }
+                    }
+                    Variant::Tls => {}
+                }
+            }
         }
     }
+    // Most TLS rounds reach a verdict; most DTLS noise is dropped.
+    assert!(alerts > 300, "only {alerts} TLS alerts in 600 injections");
+    assert!(
+        dtls_dropped > 300,
+        "only {dtls_dropped} of 600 DTLS injections dropped"
+    );
+    eprintln!(
+        "TLS: {alerts} fatal alerts; DTLS: {dtls_dropped} dropped, {dtls_alerts} fatal alerts"
+    );
 }
 
 /// Whole handshakes, as the `dtls_record` fuzz target reads them: each
@@ -650,7 +648,7 @@ fn fuzz_seeds_replay_to_established() {
                 peer_role,
                 pc,
                 SeamSecrets::new(peer_ta.fork(5).client(), creds),
-                Box::new(Seeded(6)),
+                Box::new(Seeded::new(6)),
                 t0,
             );
             let mut input = vec![mode];
@@ -704,7 +702,7 @@ fn a_configuration_that_authenticates_nobody_is_refused_at_construction() {
             role,
             config,
             SeamSecrets::new(ta.client(), creds),
-            Box::new(Seeded(9)),
+            Box::new(Seeded::new(9)),
             t0,
         );
         assert!(

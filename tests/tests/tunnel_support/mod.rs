@@ -16,7 +16,7 @@ use seam_tests::{backend, Backend, Device, Stakeholder, Who};
 
 #[path = "../common/mod.rs"]
 mod common;
-pub use common::{openssl_available, TaPublicKey};
+pub use common::TaPublicKey;
 
 pub const TIMEOUT: Duration = Duration::from_secs(20);
 pub const PSK: [u8; 16] = *b"oneM2M-test-PSK!";

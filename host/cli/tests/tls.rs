@@ -5,7 +5,8 @@
 //! ended, and a wrong PSK fails with a message naming the step and alert.
 //!
 //! Every process runs with bounded waits and is killed on drop. Without
-//! `openssl` the tests say so loudly and pass.
+//! `openssl` the tests print SKIPPED (fail under `SEAM_REQUIRE_TOOLS=1`).
+//! Also what the (D)TLS commands check before any connection.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::UdpSocket;
@@ -14,6 +15,10 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+mod common;
+
+use common::{assert_errors, env_for_errors, me};
+
 const SEAM: &str = env!("CARGO_BIN_EXE_seam");
 const TIMEOUT: Duration = Duration::from_secs(20);
 const PSK: &str = "6f6e654d324d2d746573742d50534b21";
@@ -21,20 +26,6 @@ const WRONG_PSK: &str = "00112233445566778899aabbccddeeff";
 const IDENTITY: &str = "kpsa-7@m2m.seam.test";
 const FROM_SEAM: &str = "hello from seam";
 const FROM_OPENSSL: &str = "hello from openssl";
-
-fn openssl_available() -> bool {
-    let ok = Command::new("openssl")
-        .arg("version")
-        .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
-    if !ok {
-        eprintln!();
-        eprintln!("!!!! SKIPPED: `openssl` is not installed: the seam (D)TLS commands were not tested !!!!");
-        eprintln!();
-    }
-    ok
-}
 
 /// A file only its owner can read, as a PSK file should be.
 fn write_secret(path: &Path, text: &str) {
@@ -46,11 +37,6 @@ fn write_secret(path: &Path, text: &str) {
         .open(path)
         .unwrap();
     f.write_all(text.as_bytes()).unwrap();
-}
-
-fn me() -> String {
-    // SAFETY: geteuid cannot fail.
-    format!("uid:{}", unsafe { libc::geteuid() })
 }
 
 /// A simulator store provisioned through the CLI: SE `operator` with the
@@ -426,7 +412,7 @@ fn exchange_lines(seam: &mut Proc, openssl: &mut Proc) {
 
 #[test]
 fn dtls_client_talks_to_openssl_s_server_with_a_psk() {
-    if !openssl_available() {
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     let node = Node::new();
@@ -485,7 +471,7 @@ fn dtls_client_talks_to_openssl_s_server_with_a_psk() {
 
 #[test]
 fn tls_server_serves_openssl_s_client_with_a_psk() {
-    if !openssl_available() {
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     // The PSK came in on standard input (the other tests: from a file).
@@ -528,7 +514,7 @@ fn tls_server_serves_openssl_s_client_with_a_psk() {
 
 #[test]
 fn tls_server_serves_openssl_s_client_with_ecdhe_ecdsa() {
-    if !openssl_available() {
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     let node = Node::new();
@@ -574,7 +560,7 @@ fn tls_server_serves_openssl_s_client_with_ecdhe_ecdsa() {
 
 #[test]
 fn a_wrong_psk_fails_naming_the_step_and_the_alert() {
-    if !openssl_available() {
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     let node = Node::new();
@@ -602,7 +588,7 @@ fn a_wrong_psk_fails_naming_the_step_and_the_alert() {
 
 #[test]
 fn dtls_server_serves_openssl_s_client_with_a_psk() {
-    if !openssl_available() {
+    if !seam_tests::require_tool("openssl") {
         return;
     }
     let node = Node::new();
@@ -718,4 +704,140 @@ fn psk_flags_warn_refuse_bad_input_and_secret_files_are_0600() {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "{file}: {mode:o}");
     }
+}
+
+/// What the (D)TLS commands check before any connection.
+#[test]
+fn tls_command_errors_name_what_was_wrong() {
+    let env = env_for_errors();
+    let cases: &[(&[&str], i32, &str)] = &[
+        // The (D)TLS commands: what is checked before any connection.
+        (
+            &[
+                "tls-client",
+                "--credential",
+                "operator/cse-key",
+                "--connect",
+                "in-cse.example:8443",
+                "--tls13",
+            ],
+            2,
+            "TLS 1.3 with the handshake secrets in the SE runs in \
+             `seam tunnel client|server --tls13`",
+        ),
+        (
+            &[
+                "dtls-server",
+                "--credential",
+                "operator/cse-key",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls13",
+            ],
+            2,
+            "seam_rustls",
+        ),
+        (
+            &[
+                "dtls-client",
+                "--credential",
+                "operator/nosuch",
+                "--psk-identity",
+                "id",
+                "--connect",
+                "127.0.0.1:5684",
+            ],
+            3,
+            "seam dtls-client: credential operator/nosuch",
+        ),
+        (
+            &[
+                "tls-client",
+                "--credential",
+                "operator/cse-key",
+                "--connect",
+                "127.0.0.1:8443",
+                "--cipher",
+                "RC4-MD5",
+            ],
+            2,
+            "--cipher `RC4-MD5`: not one of the oneM2M suites",
+        ),
+        (
+            &[
+                "tls-client",
+                "--credential",
+                "operator/cse-key",
+                "--connect",
+                "127.0.0.1:8443",
+                "--cipher",
+                "PSK-AES128-CCM8",
+                "--ca",
+                "msg.txt",
+            ],
+            2,
+            "--ca: msg.txt holds no PEM certificate",
+        ),
+        (
+            &[
+                "tls-client",
+                "--credential",
+                "operator/cse-key",
+                "--connect",
+                "127.0.0.1:8443",
+            ],
+            2,
+            "--ca FILE.pem is required to authenticate the server",
+        ),
+        (
+            &[
+                "tls-server",
+                "--credential",
+                "operator/cse-key",
+                "--listen",
+                "127.0.0.1:0",
+                "--cert",
+                "c.pem",
+            ],
+            2,
+            "--cert: reading c.pem",
+        ),
+        (
+            &[
+                "tls-server",
+                "--credential",
+                "operator/cse-key",
+                "--listen",
+                "127.0.0.1:0",
+            ],
+            2,
+            "--cert FILE.pem is required",
+        ),
+        (
+            &[
+                "dtls-server",
+                "--credential",
+                "operator/cse-key",
+                "--listen",
+                "127.0.0.1:0",
+                "--cipher",
+                "PSK-AES128-CCM8",
+            ],
+            2,
+            "--cipher PSK-AES128-CCM8: operator/cse-key is a P-256 key, which that suite cannot use",
+        ),
+        (
+            &["tls-client", "--credential", "nokey", "--connect", "h:1"],
+            2,
+            "not SE/KEY",
+        ),
+        (
+            &["tls-client", "--credential", "operator/psk"],
+            2,
+            "--connect",
+        ),
+    ];
+    assert_errors(&env, cases);
+    // Nothing above changed the SE.
+    assert_eq!(env.se_field("objects"), "1");
 }

@@ -1,0 +1,215 @@
+//! `seam bundle create|show|apply`: offline provisioning, made on a
+//! stakeholder's machine without a store and applied once on the node.
+
+mod common;
+
+use common::{me, verify_independently, Env};
+
+#[test]
+fn offline_bundles_through_the_command_line() {
+    let env = Env::provisioned();
+    // On the device: the descriptor, in both forms.
+    env.save("operator.node.pem", &["se", "info", "operator"]);
+    env.save("operator.json", &["--json", "se", "info", "operator"]);
+    let counter_before = env.se_field("admin-counter");
+
+    // On the stakeholder's machine: no store needed (a fresh, empty one).
+    let offline = Env::new();
+    for f in ["operator.node.pem", "operator.json", "admin.pem"] {
+        offline.write(f, &env.read(f));
+    }
+    let tls_pub = offline.save("tls.pub.pem", &["keygen", "--out", "tls.pem"]);
+    let psk = "00112233445566778899aabbccddeeff";
+    let grant = format!("tls:{}:sign:22", me());
+    offline
+        .seam(&[
+            "bundle",
+            "create",
+            "--node-key",
+            "operator.node.pem",
+            "--se",
+            "operator",
+            "--sign-with",
+            "admin.pem",
+            "--key",
+            &format!("psk:22:psk:{psk}"),
+            "--key",
+            "tls:22:private-key:tls.pem",
+            "--grant",
+            &grant,
+            "--out",
+            "operator.bundle",
+        ])
+        .ok();
+    assert!(
+        !offline.store().join("node").exists(),
+        "bundle create touched a store"
+    );
+    let bundle = offline.read("operator.bundle");
+    assert_eq!(&bundle[..8], b"SEAMBNDL");
+    env.write("operator.bundle", &bundle);
+
+    let shown = env.seam(&["bundle", "show", "operator.bundle"]).ok().stdout;
+    assert!(
+        shown.contains("import psk (secret, suid 22, wrapped)"),
+        "{shown}"
+    );
+    assert!(!shown.contains(psk), "the PSK is visible in the bundle");
+
+    // A flipped byte: refused, and nothing applied.
+    let mut bad = bundle.clone();
+    let middle = bad.len() / 2;
+    bad[middle] ^= 0x01;
+    env.write("bad.bundle", &bad);
+    let out = env.seam(&["bundle", "apply", "bad.bundle"]);
+    assert_ne!(out.code, 0, "a flipped byte was accepted");
+    assert_eq!(env.se_field("admin-counter"), counter_before);
+    assert_eq!(env.se_field("objects"), "1");
+
+    // The real one applies, once; the imported key is the stakeholder's.
+    let applied = env
+        .seam(&["bundle", "apply", "operator.bundle"])
+        .ok()
+        .stdout;
+    assert!(applied.contains(&tls_pub), "{applied}");
+    assert_eq!(env.se_field("objects"), "3");
+    env.seam(&["bundle", "apply", "operator.bundle"])
+        .fails(3, "4105");
+    env.seam(&[
+        "sign",
+        "operator/tls",
+        "--in",
+        "msg.txt",
+        "--out",
+        "tls.sig",
+    ])
+    .ok();
+    env.write("tls.pub.pem", tls_pub.as_bytes());
+    verify_independently(&env, "tls.pub.pem", "msg.txt", "tls.sig");
+
+    // From the JSON descriptor, a later bundle (time counter) still applies.
+    offline.write("token.bin", b"opaque token");
+    offline
+        .seam(&[
+            "bundle",
+            "create",
+            "--node-key",
+            "operator.json",
+            "--se",
+            "operator",
+            "--sign-with",
+            "admin.pem",
+            "--key",
+            "token:25:data:token.bin",
+            "--out",
+            "second.bundle",
+        ])
+        .ok();
+    env.write("second.bundle", &offline.read("second.bundle"));
+    env.seam(&["bundle", "apply", "second.bundle"]).ok();
+
+    // Made for this node, relayed to another one: refused.
+    let other = Env::new();
+    other.save("issuer.pub.pem", &["keygen", "--out", "issuer.pem"]);
+    other.seam(&["init", "--issuer", "issuer.pub.pem"]).ok();
+    other.write("admin.pub.pem", &env.read("admin.pub.pem"));
+    other
+        .seam(&[
+            "se",
+            "create",
+            "operator",
+            "--admin",
+            "admin.pub.pem",
+            "--sign-with",
+            "issuer.pem",
+        ])
+        .ok();
+    other.write("operator.bundle", &bundle);
+    other
+        .seam(&["bundle", "apply", "operator.bundle"])
+        .fails(2, "this bundle is for node");
+
+    // Creation errors.
+    let five: Vec<String> = (0..5).map(|i| format!("k{i}:25:psk:{psk}")).collect();
+    let mut args = vec![
+        "bundle",
+        "create",
+        "--node-key",
+        "operator.node.pem",
+        "--se",
+        "operator",
+        "--sign-with",
+        "admin.pem",
+        "--out",
+        "big.bundle",
+    ];
+    for k in &five {
+        args.extend(["--key", k]);
+    }
+    offline.seam(&args).fails(2, "at most 4 operations");
+    offline
+        .seam(&[
+            "bundle",
+            "create",
+            "--node-key",
+            "operator.node.pem",
+            "--se",
+            "operator",
+            "--key",
+            "k:25:psk:00",
+            "--out",
+            "x.bundle",
+        ])
+        .fails(2, "--sign-with");
+    offline
+        .seam(&[
+            "bundle",
+            "create",
+            "--node-key",
+            "admin.pem",
+            "--se",
+            "operator",
+            "--sign-with",
+            "admin.pem",
+            "--key",
+            &format!("k:25:psk:{psk}"),
+            "--out",
+            "x.bundle",
+        ])
+        .fails(2, "BEGIN PUBLIC KEY");
+    offline
+        .seam(&[
+            "bundle",
+            "create",
+            "--node-key",
+            "operator.node.pem",
+            "--se",
+            "operator",
+            "--sign-with",
+            "admin.pem",
+            "--key",
+            "k:25:rsa:xx",
+            "--out",
+            "x.bundle",
+        ])
+        .fails(2, "NAME:SUID:psk:HEX");
+    offline
+        .seam(&[
+            "bundle",
+            "create",
+            "--node-key",
+            "operator.node.pem",
+            "--se",
+            "operator",
+            "--sign-with",
+            "admin.pem",
+            "--grant",
+            "k:uid:1:sign",
+            "--out",
+            "x.bundle",
+        ])
+        .fails(2, "KEY:GRANTEE:OPS:SUID");
+    env.write("junk.bundle", b"not a bundle");
+    env.seam(&["bundle", "apply", "junk.bundle"])
+        .fails(2, "not a seam bundle");
+}
