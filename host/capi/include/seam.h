@@ -107,8 +107,98 @@
 
 #define SEAM_RT_IDENTITY (1 << 6)
 
+// `seam_conn_options_t.protocol`: TLS 1.2 over a TCP socket.
+#define SEAM_CONN_TLS 1
+
+// `seam_conn_options_t.protocol`: DTLS 1.2 over a UDP socket.
+#define SEAM_CONN_DTLS 2
+
+// `seam_conn_export_key` labels (TS-0003 §10.3).
+// `EXPORTER-oneM2M-Bootstrap`: Ke, after a bootstrap handshake.
+#define SEAM_EXPORT_BOOTSTRAP 1
+
+// `EXPORTER-oneM2M-Connection`: Kc, after a MAF handshake.
+#define SEAM_EXPORT_CONNECTION 2
+
+// Longest PEM text accepted in the options (certificate chain, CAs).
+#define SEAM_PEM_MAX 65536
+
+// Longest PSK identity, server name or suite list, in bytes.
+#define SEAM_CONN_TEXT_MAX 255
+
+// Largest `seam_conn_write` (TLS; DTLS: one record, see `max_payload`).
+#define SEAM_CONN_WRITE_MAX (1 << 20)
+
+// The RelativeKeID `seam_conn_export_key` returns.
+#define SEAM_RELATIVE_ID_LEN 16
+
+// A live (D)TLS connection. Opaque to C.
+typedef struct seam_conn seam_conn;
+
 // A connection to a Secure Environment. Opaque to C.
 typedef struct seam_handle seam_handle;
+
+// How to connect or accept. Zero-initialise it, then set what you need:
+// every zero/NULL field means its default.
+typedef struct seam_conn_options_t {
+  // `SEAM_CONN_TLS` (a TCP socket) or `SEAM_CONN_DTLS` (a UDP socket).
+  uint32_t protocol;
+  // The credential, `se`/`key`: a PSK (a secret) or a P-256 key, with a
+  // HANDSHAKE grant for the caller (and SIGN for a P-256 key).
+  const char *se;
+  const char *key;
+  // NULL: the credential's suites (PSK or ECDHE_ECDSA), the protocol's
+  // oneM2M profile suite first. Else a comma-separated list of IANA or
+  // OpenSSL names, e.g. "PSK-AES128-CCM8".
+  const char *suites;
+  // Client with a PSK: the identity to send (required then). Server: the
+  // only identity accepted (NULL: any; the Finished exchange proves the
+  // client holds the PSK).
+  const char *psk_identity;
+  // Our certificate chain, PEM text, leaf first, for the P-256 key (NULL:
+  // none; a client then answers a certificate request with none).
+  const char *certificate_pem;
+  // Present the P-256 key as an RFC 7250 raw public key instead.
+  bool raw_public_key;
+  // CA certificates, PEM text, that the peer's chain must end at.
+  const char *ca_pem;
+  // NULL, or a pinned peer key: 65 bytes, an uncompressed SEC 1 P-256
+  // point; the peer's certificate or raw key must carry exactly this key.
+  const uint8_t *peer_key;
+  // Client: the SNI name to send and to check the server's certificate
+  // against. Server: the only name accepted (NULL: any).
+  const char *server_name;
+  // Server: ask for and verify a client certificate (needs `ca_pem` or
+  // `peer_key`).
+  bool require_client_certificate;
+  // Keep the handshake session in the SE after the handshake so that
+  // `seam_conn_export_key` works; it holds one of the few sessions the TA
+  // keeps per caller until `seam_conn_close`. Without it the session is
+  // released as soon as the handshake ends.
+  bool keep_for_export;
+  // 0: 30000.
+  uint32_t handshake_timeout_ms;
+  // DTLS: the largest datagram to send; 0: 1200.
+  uint32_t mtu;
+} seam_conn_options_t;
+
+// What a connection negotiated and whom it authenticated.
+typedef struct seam_conn_info_t {
+  // `SEAM_CONN_TLS` or `SEAM_CONN_DTLS`.
+  uint32_t protocol;
+  // The suite's IANA code point, e.g. 0xC0A8.
+  uint16_t suite;
+  // Its IANA name, e.g. "TLS_PSK_WITH_AES_128_CCM_8".
+  char suite_name[48];
+  bool extended_master_secret;
+  // Whether the peer authenticated with a P-256 key (certificate or raw
+  // key), and that key.
+  bool has_peer_public_key;
+  uint8_t peer_public_key[65];
+  // Largest payload of one `seam_conn_write` that makes one record (DTLS:
+  // one datagram; a longer DTLS write is refused).
+  uint32_t max_payload;
+} seam_conn_info_t;
 
 // The node: whether it is initialised, its id and public keys.
 typedef struct seam_node_info_t {
@@ -193,6 +283,108 @@ const char *seam_last_error(const struct seam_handle *h);
 // The TS-0004 name of a status code ("OK", "ORIGINATOR_HAS_NO_PRIVILEGE",
 // ...), or "UNKNOWN_STATUS". A static string.
 const char *seam_status_name(uint16_t status);
+
+// Runs a client handshake over `fd`: a connected TCP socket
+// (`SEAM_CONN_TLS`) or a connected UDP socket (`SEAM_CONN_DTLS`), which
+// the caller keeps owning (seam_conn_close does not close it). Blocks until
+// the handshake ends or `options.handshake_timeout_ms` passes. On success
+// `*out` is the connection; on failure NULL, and seam_last_error(h) says
+// why (4106: the peer or we refused the handshake; 4000: bad options;
+// 5000: the socket failed or timed out).
+//
+// # Safety
+// `h` is a live handle that outlives the connection and is not used from
+// another thread meanwhile; `options` points to a readable
+// `seam_conn_options_t`; `out` to storage for one pointer.
+uint16_t seam_conn_connect(struct seam_handle *h,
+                           int fd,
+                           const struct seam_conn_options_t *options,
+                           struct seam_conn **out);
+
+// As seam_conn_connect, for the server side: `fd` is an accepted TCP
+// socket, or a UDP socket bound to the server's address (connected to the
+// client, or not yet: it is then connected to whoever sends the first
+// datagram). DTLS answers the first ClientHello with a cookie exchange.
+//
+// # Safety
+// As seam_conn_connect.
+uint16_t seam_conn_accept(struct seam_handle *h,
+                          int fd,
+                          const struct seam_conn_options_t *options,
+                          struct seam_conn **out);
+
+// Reads plaintext: waits at most `timeout_ms` for some, then copies up to
+// `*len` bytes into `buf` and sets `*len` to the count (0 if nothing came
+// in time). DTLS: one datagram's payload per read (the rest of a longer
+// one on the next reads). `*closed` (may be NULL) becomes true once the
+// peer has closed (close_notify) and everything it sent has been read.
+//
+// # Safety
+// `c` is a live connection; `len` points to a `size_t`; `buf` to `*len`
+// writable bytes; `closed` is NULL or writable.
+uint16_t seam_conn_read(struct seam_conn *c,
+                        uint8_t *buf,
+                        size_t *len,
+                        uint32_t timeout_ms,
+                        bool *closed);
+
+// Sends `len` bytes of plaintext (TLS: split into records; DTLS: one
+// datagram, so at most `max_payload` of seam_conn_info).
+//
+// # Safety
+// `c` is a live connection; `data` points to `len` readable bytes.
+uint16_t seam_conn_write(struct seam_conn *c, const uint8_t *data, size_t len);
+
+// What the handshake negotiated.
+//
+// # Safety
+// `c` is a live connection; `out` is writable.
+uint16_t seam_conn_info(struct seam_conn *c, struct seam_conn_info_t *out);
+
+// The peer certificate's subject, e.g. "CN=peer", NUL-terminated, in `buf`
+// of capacity `*len` (which receives the length with the NUL); 4004 if
+// the peer presented no certificate.
+//
+// # Safety
+// `c` is a live connection; `len` points to a `size_t`; `buf` to `*len` bytes.
+uint16_t seam_conn_peer_subject(struct seam_conn *c, char *buf, size_t *len);
+
+// The peer certificate's SAN URIs (oneM2M CSE-IDs and AE-IDs), one per
+// line, NUL-terminated (empty if none); 4004 if it presented no certificate.
+//
+// # Safety
+// As seam_conn_peer_subject.
+uint16_t seam_conn_peer_uris(struct seam_conn *c, char *buf, size_t *len);
+
+// PSK suites: the PSK identity the handshake used (the one the client
+// sent), NUL-terminated; 4004 on a certificate suite.
+//
+// # Safety
+// As seam_conn_peer_subject.
+uint16_t seam_conn_psk_identity(struct seam_conn *c, char *buf, size_t *len);
+
+// Stores this connection's oneM2M exporter output (`label`:
+// SEAM_EXPORT_BOOTSTRAP or SEAM_EXPORT_CONNECTION) as the key `object` in
+// the SE of the connection's credential. The key never leaves the SE: the
+// caller learns its RelativeKeID (`relative_id`, 16 bytes, may be NULL)
+// and SUID (`suid`, may be NULL). Needs `options.keep_for_export` and a
+// grant on the label.
+//
+// # Safety
+// `c` is a live connection; `object` a NUL-terminated name; `relative_id`
+// NULL or 16 writable bytes; `suid` NULL or writable.
+uint16_t seam_conn_export_key(struct seam_conn *c,
+                              uint32_t label,
+                              const char *object,
+                              uint8_t *relative_id,
+                              uint8_t *suid);
+
+// Sends close_notify (best effort), frees the connection and releases its
+// handshake session in the SE. Does not close the socket. NULL is ignored.
+//
+// # Safety
+// `c` is NULL or a live connection, closed once; its handle still open.
+void seam_conn_close(struct seam_conn *c);
 
 // The node's identity and keys.
 //

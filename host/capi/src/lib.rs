@@ -22,8 +22,10 @@
 #![allow(non_camel_case_types)]
 
 mod args;
+mod conn;
 mod functions;
 
+pub use conn::*;
 pub use functions::*;
 
 use std::cell::RefCell;
@@ -174,7 +176,7 @@ fn c_string(message: &str) -> CString {
     CString::new(message.replace('\0', " ")).unwrap_or_default()
 }
 
-fn set_thread_error(message: &str) {
+pub(crate) fn set_thread_error(message: &str) {
     THREAD_ERROR.with(|e| *e.borrow_mut() = c_string(message));
 }
 
@@ -189,8 +191,16 @@ pub(crate) fn with_handle(h: *mut SeamHandle, f: impl FnOnce(&mut Client) -> Res
     }
     // SAFETY: the caller passes a handle from seam_open that it has not
     // closed, and does not use it from two threads at once (seam.h says so).
+    let result = catch_unwind(AssertUnwindSafe(|| f(unsafe { &mut (*h).client })));
+    record(h, result)
+}
+
+/// The status of a guarded call, its failure (if any) recorded on the
+/// live, non-NULL handle `h` and on the thread.
+pub(crate) fn record(h: *mut SeamHandle, result: std::thread::Result<Res>) -> u16 {
+    // SAFETY: the callers pass a live handle, checked non-NULL, and hold no
+    // other reference into it now.
     let handle = unsafe { &mut *h };
-    let result = catch_unwind(AssertUnwindSafe(|| f(&mut handle.client)));
     let (status, message) = match result {
         Ok(Ok(status)) => (status, None),
         Ok(Err(fail)) => (fail.status, Some(fail.message)),
