@@ -12,6 +12,7 @@ extern crate std;
 
 mod access;
 mod admin;
+pub mod cache;
 mod error;
 mod functions;
 pub mod handshake;
@@ -22,6 +23,7 @@ pub mod store;
 // The shared crypto crate under the name the core's modules have always used.
 use seam_crypto as crypto;
 
+pub use cache::{CacheStats, CachingStore};
 pub use seam_crypto::{Rng, RngError};
 pub use store::{Store, StoreError};
 
