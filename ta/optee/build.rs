@@ -15,7 +15,7 @@ use optee_utee_build::{Error, TaConfig};
 /// (7x headroom for more SEs, objects and handshake sessions). Re-measure
 /// when seam-core changes much; a stack overflow shows as a data abort on
 /// OP-TEE's secure console (secure.log).
-const STACK_SIZE: u32 = 128 * 1024;
+const STACK_SIZE: u32 = 64 * 1024;
 const HEAP_SIZE: u32 = 128 * 1024;
 
 fn main() -> Result<(), Error> {

@@ -173,7 +173,13 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
 
 /// Size, then version, then the whole request: a request of another version
 /// is reported as such even if the rest of it means nothing to us.
-fn decode_request(bytes: &[u8]) -> Result<Request, Reason> {
+///
+/// Boxed, and never inlined: a decoded request is up to ~9 KB (heapless
+/// buffers sized for the largest admin command), and the TA's stack is
+/// small; this way the deserializer's temporaries are gone before dispatch
+/// goes deeper.
+#[inline(never)]
+fn decode_request(bytes: &[u8]) -> Result<alloc::boxed::Box<Request>, Reason> {
     if bytes.len() > MAX_MESSAGE {
         return Err(Reason::TooLarge);
     }
@@ -182,7 +188,7 @@ fn decode_request(bytes: &[u8]) -> Result<Request, Reason> {
         return Err(Reason::UnsupportedVersion);
     }
     match postcard::take_from_bytes::<Request>(bytes) {
-        Ok((request, [])) => Ok(request),
+        Ok((request, [])) => Ok(alloc::boxed::Box::new(request)),
         _ => Err(Reason::Malformed),
     }
 }
