@@ -34,6 +34,8 @@ use crate::Error;
 pub const CMD_PROCESS: u32 = 0;
 /// Diagnostics: the TA's heap and stack use (see [`TaStats`]).
 pub const CMD_STATS: u32 = 1;
+/// Does nothing: a bare invocation, the floor benchmarks compare with.
+pub const CMD_NOOP: u32 = 2;
 
 /// Tries for a busy TEE, and the first back-off (doubled each time).
 const BUSY_TRIES: u32 = 6;
@@ -309,6 +311,37 @@ impl Tee {
         out
     }
 
+    /// One invocation of [`CMD_NOOP`], with no parameters: what any request
+    /// costs before the TA does anything (benchmarks).
+    pub fn noop(&mut self) -> Result<(), Error> {
+        let Some(session) = self.session.as_mut() else {
+            return Err(Error::TaCrashed);
+        };
+        let none = raw::TEEC_Parameter {
+            value: raw::TEEC_Value { a: 0, b: 0 },
+        };
+        let mut op = raw::TEEC_Operation {
+            started: 0,
+            paramTypes: 0,
+            params: [none; 4],
+            imp: raw::TEEC_Operation__Imp {
+                session: ptr::null_mut(),
+            },
+        };
+        let mut origin = 0u32;
+        // SAFETY: an open session and an operation without parameters.
+        let res =
+            unsafe { raw::TEEC_InvokeCommand(&mut **session, CMD_NOOP, &mut op, &mut origin) };
+        if res != raw::TEEC_SUCCESS {
+            return Err(Error::Transport(format!(
+                "TA no-op: {} from {}",
+                describe(res),
+                origin_name(origin)
+            )));
+        }
+        Ok(())
+    }
+
     /// The TA's heap and stack use so far (diagnostics; no secret in it).
     pub fn ta_stats(&mut self) -> Result<TaStats, Error> {
         let (res, origin, n) = self.invoke(CMD_STATS, None);
@@ -496,6 +529,7 @@ mod tests {
             resp.reply,
             seam_proto::Reply::Failed(seam_proto::Reason::TooLarge)
         );
+        tee.noop().expect("the no-op command");
         let stats = tee.ta_stats().expect("stats");
         println!("TA memory: {stats:?}");
         assert!(stats.heap_size > 0);
