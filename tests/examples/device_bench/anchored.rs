@@ -461,16 +461,24 @@ pub fn dtls_psk(device: &Device, seam: &mut Seam<'_>, rounds: usize) -> Case {
         c.server_names = vec![s(SERVER_NAME)];
         c
     };
+    // s_server serves one DTLS client at a time and needs a moment after a
+    // close before it listens again; a ClientHello sent in that window waits
+    // for the 1 s retransmission. Both sides get the same untimed pause.
+    let settle = || std::thread::sleep(Duration::from_millis(150));
     let (seam_ms, anchor_ms, inv) = interleave(
         rounds,
         || {
+            settle();
             let creds = TaCredentials {
                 psk: Some(psk.clone()),
                 ..Default::default()
             };
             engine_handshake(seam, Variant::Dtls, port, config(), creds)
         },
-        || anchor.once().0,
+        || {
+            settle();
+            anchor.once().0
+        },
     );
     Case {
         case: "dtls12_psk_aes128_ccm8",
@@ -501,6 +509,7 @@ pub fn tls12_ecdhe(seam: &mut Seam<'_>, pki: &Pki, rounds: usize) -> Case {
         c.certificate = OwnCertificate::X509(vec![pki.ta_der.clone()]);
         c.peer_trust = PeerTrust::CaCertificates(vec![pki.ca_der.clone()]);
         c.require_extended_master_secret = true;
+        c.time = Some(Arc::new(seam::dtls::SystemClock));
         c
     };
     let key = seam.cert_key.clone();
