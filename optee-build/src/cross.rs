@@ -64,6 +64,11 @@ pub fn build(p: &Paths, s: &Manifest, host: bool, bench: bool) -> Result<Manifes
         });
         test_names.push(name);
     }
+    if bench && host {
+        extras.extend(step("bench anchors (C) and the PKCS#11 TA", || {
+            crate::bench::extras(p, s)
+        })?);
+    }
     m.set("tests", test_names.join(","));
     m.set(
         "host-tests.path",

@@ -9,7 +9,7 @@
 //! cargo optee exec [opts] -- CMD...  boot, run CMD in the guest, exit with its status
 //! cargo optee test [opts]            boot, xtest health check, seam e2e suite
 //! cargo optee demo                   boot and run the seam story (seam-demo) on the TA
-//! cargo optee bench [N]              boot and time handshakes: TA crypto vs in-process
+//! cargo optee bench [N] [--json F]   boot and time seam against OpenSSL, PKCS#11, a bare call
 //! ```
 //!
 //! `run`, `exec` and `test` run `setup` (a no-op once done) and `build`
@@ -90,6 +90,7 @@
 //! `-cpu max` hangs xtest 1006 (SVE); Debian's EDK2 `QEMU_EFI.fd` hangs
 //! after TF-A (use U-Boot, as here).
 
+mod bench;
 mod cross;
 mod guest;
 mod image;
@@ -137,14 +138,20 @@ COMMANDS:
               SEAM_BACKEND=tee --test-threads=1. Non-zero on any failure.
     demo      Build if needed, boot, and run the seam story (seam-demo from
               seam-tests) against the real TA.
-    bench [N] Build if needed (device_bench, a seam-tests example, with
-              --features tee), boot, and run it with
-              SEAM_BACKEND=tee: TLS 1.2 and 1.3 client handshakes with the
-              TA's crypto against the same handshake with ring in-process,
-              and a DTLS PSK CCM_8 handshake of seam's engine with the TA
-              against its software secrets; N (default 10) interleaved runs
-              each. Prints the medians, their ratio and the TA invocations
-              per handshake (counted by a transport wrapper).
+    bench [N] [--json FILE]
+              Build if needed (device_bench, a seam-tests example, with
+              --features tee; two C anchors, openssl_client over libssl and
+              pkcs11_sign over libckteec; OP-TEE's PKCS#11 TA from the dev
+              kit), boot once, and time N interleaved rounds (default 10) of:
+              DTLS 1.2 PSK-AES128-CCM8, TLS 1.2 ECDHE-ECDSA-AES128-CCM8
+              mutual and TLS 1.3 mutual client handshakes, seam with TA
+              secrets against OpenSSL's client, both to the same openssl
+              s_server; ECDSA P-256 sign against the PKCS#11 TA's C_Sign;
+              a request touching no key and one using a stored key against
+              a bare TA invocation. Prints medians with min-max, each ratio
+              to its anchor, and TA invocations per operation; --json FILE
+              writes one object per case (case, n, seam_ms, anchor_ms,
+              ratio, ta_invocations).
     help      This text.
 
 OPTIONS:
@@ -152,8 +159,8 @@ OPTIONS:
                        virtio disk mounted on tee-supplicant's data directory
                        (/var/lib/optee-client/data): secure storage then
                        survives a reboot.
-    --timeout SECS     Kill a hung guest after SECS (exec, demo, bench: 600;
-                       test: 1800, its after-reboot boot 900).
+    --timeout SECS     Kill a hung guest after SECS (exec, demo: 600; bench
+                       900; test: 1800, its after-reboot boot 900).
     --no-build         run/exec/test: use the last build as it is.
     --no-host          build: leave out the aarch64 host programs.
     --verbose, -v      Show the whole guest console, not just CMD's output.
@@ -218,6 +225,12 @@ fn parse() -> Result<Args> {
             "--no-host" => a.no_host = true,
             "--verbose" | "-v" => a.verbose = true,
             "--refresh" => a.refresh = true,
+            // bench's own option, passed on with its value.
+            "--json" => {
+                a.rest.push(arg.clone());
+                a.rest
+                    .push(it.next().ok_or("--json needs a file (cargo optee bench)")?);
+            }
             "-h" | "--help" => a.command = "help".into(),
             s if s.starts_with('-') => bail!("unknown option {s} (see `cargo optee help`)"),
             s if a.command.is_empty() => a.command = s.to_string(),
@@ -334,22 +347,24 @@ fn dispatch(a: &Args) -> Result<i32> {
             boot_script(&p, a, &s, &b, "demo", script, 600)
         }
         "bench" => {
-            let rounds = match a.rest.as_slice() {
-                [] => 10,
-                [n] => n
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or("usage: cargo optee bench [N] (N: handshakes of each kind)")?,
-                _ => bail!("usage: cargo optee bench [N]"),
-            };
+            let o = bench::parse(&a.rest)?;
             let (s, b) = ready(&p, a)?;
-            let script = format!(
-                "if [ -x /opt/seam/bin/device_bench ]; then \
-                 SEAM_BACKEND=tee device_bench {rounds}; \
-                 else echo 'device_bench was not built (seam-tests example)'; exit 2; fi\n"
-            );
-            boot_script(&p, a, &s, &b, "bench", &script, 600)
+            let mut boot = boot_for(&p, a, &s, PathBuf::new(), "bench")?;
+            boot.initrd =
+                image::with_command(&b.path("initramfs.path")?, &bench::script(&o), &boot.logs)?;
+            let timeout = Duration::from_secs(a.timeout.unwrap_or(900));
+            let out = step("boot and run (bench)", || {
+                boot.run_script(timeout, a.verbose)
+            })?;
+            let _ = std::fs::remove_file(&boot.initrd);
+            if out.rc != 0 {
+                boot.print_logs();
+                return Ok(out.rc);
+            }
+            if let Some(json) = &o.json {
+                bench::save_json(&boot.console_log(), json)?;
+            }
+            Ok(0)
         }
         other => bail!("unknown command `{other}` (see `cargo optee help`)"),
     }

@@ -7,15 +7,20 @@ use optee_utee_build::{Error, TaConfig};
 /// Stack and heap, sized from measurement. `cargo optee test` ends by
 /// printing the TA's high-water marks (CMD_STATS: the stack by painting, the
 /// heap from libutils' malloc statistics); the TA instance is kept alive, so
-/// they cover the whole e2e suite. Measured 2026-11 with seam-core at the
-/// time, a 256 KiB stack and 512 KiB heap: stack peak 97,504 bytes (95 KiB,
-/// 4 KiB of it a fixed allowance for OP-TEE's entry frames), heap peak
-/// 16,672 bytes. Chosen: 128 KiB of stack (~30% headroom: seam-core's
-/// `process` frame alone is ~64 KiB, see src/stack.rs) and 128 KiB of heap
-/// (7x headroom for more SEs, objects and handshake sessions). Re-measure
-/// when seam-core changes much; a stack overflow shows as a data abort on
-/// OP-TEE's secure console (secure.log).
-const STACK_SIZE: u32 = 128 * 1024;
+/// they cover the whole e2e suite.
+///
+/// Measured 2026-11-29 (issue 12, record cache in, decoded requests boxed):
+/// stack peak 85,088 bytes of 96 KiB (4 KiB of it a fixed allowance for
+/// OP-TEE's entry frames), heap peak 20,880 bytes of 128 KiB. The stack is
+/// set by decoding: postcard builds a whole `Request` by value, and
+/// `AdminCommand`'s deserializer (33 KB frame) under `decode_request` (31 KB)
+/// is the deepest chain (81 KB by the frame sizes in the disassembly); 64 KiB
+/// overflowed there. Getting under 64 KiB needs the large proto variants
+/// decoded onto the heap. Heap: 128 KiB is 6x the peak, room for the record
+/// cache's 32 KiB bound plus a request's decoded copies. Re-measure when
+/// seam-core or seam-proto change much; a stack overflow shows as a data
+/// abort on OP-TEE's secure console (secure.log).
+const STACK_SIZE: u32 = 96 * 1024;
 const HEAP_SIZE: u32 = 128 * 1024;
 
 fn main() -> Result<(), Error> {

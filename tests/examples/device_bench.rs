@@ -1,19 +1,19 @@
-//! One full TLS client handshake (ECDHE-ECDSA P-256, mutual authentication,
-//! TLS 1.2 and TLS 1.3) with the client's crypto in the TA (`seam_rustls`)
-//! against the same handshake with the client key in rustls's own ring
-//! provider, interleaved in the same run; the server is rustls + ring in
-//! memory. Plain timing loops (no criterion: its output is heavy under
-//! emulation), so it also runs inside the emulated device:
-//! `cargo optee bench` runs it there with `SEAM_BACKEND=tee`.
+//! `cargo optee bench`: seam on the real TA against anchors measured in the
+//! same run (OpenSSL's client against the same `openssl s_server`, OP-TEE's
+//! PKCS#11 TA, a bare TA invocation): see `device_bench/anchored.rs` for
+//! the cases and exactly what differs between each pair. Prints medians
+//! with min-max, ratios and TA invocations per operation (counted by a
+//! transport wrapper); `--json FILE` writes one object per case.
 //!
-//! Also a DTLS 1.2 TLS_PSK_WITH_AES_128_CCM_8 handshake of seam's engine,
-//! client with its PSK in the TA against the same engine over seam-core in
-//! this process (an in-memory node; the server is the engine over it too).
+//! Then, as references, the earlier in-process comparisons: one full TLS
+//! client handshake (ECDHE-ECDSA P-256, mutual authentication, TLS 1.2 and
+//! 1.3) with the client's crypto in the TA (`seam_rustls`) against rustls
+//! with ring in-process, the server rustls + ring in memory; and a DTLS 1.2
+//! PSK CCM_8 handshake of seam's engine with the TA against its software
+//! secrets. Plain timing loops (no criterion: its output is heavy under
+//! emulation).
 //!
-//! Prints, per handshake kind, the median of N runs each, their ratio and
-//! the TA invocations per handshake (counted by a transport wrapper).
-//!
-//! `cargo run --release -p seam-tests --example device_bench [N]`
+//! `device_bench [N] [--json FILE]` (in the guest: `cargo optee bench`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -30,6 +30,8 @@ use seam_rustls::{client_config, TaTls};
 use seam_tests::shared::Counting;
 use seam_tests::{Backend, Device, Who};
 
+#[path = "device_bench/anchored.rs"]
+mod anchored;
 #[path = "../tests/common/mod.rs"]
 mod common;
 use common::TaPublicKey;
@@ -192,11 +194,19 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
 }
 
 fn main() {
-    let rounds: usize = std::env::args()
-        .nth(1)
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(10)
-        .max(1);
+    let mut rounds = 10usize;
+    let mut json: Option<String> = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        if a == "--json" {
+            json = Some(args.next().expect("--json needs a file"));
+        } else {
+            rounds = a
+                .parse::<usize>()
+                .expect("usage: device_bench [N] [--json FILE]")
+                .max(1);
+        }
+    }
     let device = Device::new();
     let backend = match device.backend() {
         Backend::Simulator => "simulator",
@@ -206,6 +216,60 @@ fn main() {
     let ta_public = stakeholder.generate("cert", 42);
     stakeholder.grant("cert", Who::Me, Ops::HANDSHAKE.union(Ops::SIGN), 42);
 
+    // Against anchors in this run: OpenSSL, the PKCS#11 TA, a bare call.
+    println!("device_bench: {backend}, {rounds} interleaved rounds per case, medians (min-max)");
+    let seam_calls = Arc::new(AtomicU64::new(0));
+    let mut seam = anchored::Seam {
+        client: counting_client(&device, seam_calls.clone()),
+        calls: seam_calls,
+        stakeholder: &stakeholder,
+        cert_key: stakeholder.key("cert", 42),
+        cert_public: ta_public,
+    };
+    let pki = anchored::Pki::new(&std::env::temp_dir().join("seam-bench-pki"), &ta_public);
+    let tls13_calls = Arc::new(AtomicU64::new(0));
+    let tls13 = anchored::ta_tls(
+        counting_client(&device, tls13_calls.clone()),
+        stakeholder.key("cert", 42),
+    );
+    anchored::Case::print_header();
+    let mut cases = Vec::new();
+    let mut report = |c: anchored::Case| {
+        c.print();
+        cases.push(c);
+    };
+    report(anchored::dtls_psk(&device, &mut seam, rounds));
+    report(anchored::tls12_ecdhe(&mut seam, &pki, rounds));
+    report(anchored::tls13(&tls13, &tls13_calls, &pki, rounds));
+    report(anchored::sign(&mut seam, rounds));
+    for c in anchored::floor(&device, &mut seam, rounds) {
+        report(c);
+    }
+    if let Some(path) = json {
+        let body: Vec<String> = cases.iter().map(|c| format!("  {}", c.json())).collect();
+        std::fs::write(&path, format!("[\n{}\n]\n", body.join(",\n"))).expect("writing the JSON");
+    }
+    drop(tls13);
+    drop(seam);
+
+    // References from before the anchors: TA crypto against software crypto
+    // in this process (no network, no OpenSSL).
+    println!();
+    println!(
+        "in-process references: TLS rows ring (rustls), DTLS row the engine's software secrets"
+    );
+    in_process(&device, &stakeholder, &ta_public, rounds);
+    dtls_psk(&device, &stakeholder, rounds);
+    drop(stakeholder);
+}
+
+fn in_process(
+    device: &Device,
+    stakeholder: &seam_tests::Stakeholder<'_>,
+    ta_public: &seam::proto::PublicKey,
+    rounds: usize,
+) {
+    let ta_public = *ta_public;
     // PKI: a CA, the TA key's certificate, a software client key, a server key.
     let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
     let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
@@ -228,13 +292,11 @@ fn main() {
 
     let calls = Arc::new(AtomicU64::new(0));
     let tls = TaTls::new(
-        counting_client(&device, calls.clone()),
+        counting_client(device, calls.clone()),
         Role::Client,
         Some(stakeholder.key("cert", 42)),
     );
 
-    println!("device_bench: {backend}, {rounds} interleaved handshakes each, medians");
-    println!("in-proc: TLS rows ring (rustls), DTLS row the engine's software secrets");
     println!(
         "{:<44} {:>10} {:>11} {:>7} {:>9}",
         "handshake (client side)", "TA ms", "in-proc ms", "ratio", "TA calls"
@@ -293,7 +355,5 @@ fn main() {
             &ta_calls,
         );
     }
-    dtls_psk(&device, &stakeholder, rounds);
     drop(tls);
-    drop(stakeholder);
 }

@@ -249,13 +249,27 @@ fn zz_a_flipped_byte_in_an_ree_fs_object_is_reported_as_corrupt() {
     // stale copy changes nothing. Walk single-byte flips through the file:
     // each answer is the unchanged record or `StorageCorrupt`, never anything
     // else, and some flip must be caught.
+    //
+    // The TA caches records while any session is open: a session held
+    // across the flip keeps being answered from the copy the TA verified
+    // (the flip is neither used nor seen), and once the last session closes
+    // the next request reads the file again and meets the flip.
     let mut caught = None;
     'files: for (path, original) in &touched {
         let stride = (original.len() / 256).max(1);
         for pos in (0..original.len()).step_by(stride) {
+            let mut held = device.client();
+            assert_eq!(held.se_info(&victim.se).unwrap(), expected);
             let mut bytes = original.clone();
             bytes[pos] ^= 0x5a;
             std::fs::write(path, &bytes).unwrap();
+            assert_eq!(
+                held.se_info(&victim.se).unwrap(),
+                expected,
+                "{} byte {pos}: a held session is answered from the cached record",
+                path.display()
+            );
+            drop(held);
             match device.client().se_info(&victim.se) {
                 Ok(info) => assert_eq!(
                     info,

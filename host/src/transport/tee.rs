@@ -10,6 +10,12 @@
 //! effective gid or a supplementary group; root is not exempt, it must
 //! `setgroups`/`setegid` first).
 //!
+//! Each connection allocates one block of shared memory
+//! (TEEC_AllocateSharedMemory) holding a request region and a response
+//! region, and passes both as partial memory references: an invocation copies
+//! the request's bytes in and the response's bytes out, and nothing is
+//! allocated or registered per call.
+//!
 //! Errors: the TA missing from `/lib/optee_armtz` is [`Error::TaNotInstalled`];
 //! a TA that died (TEEC_ERROR_TARGET_DEAD) gets its session reopened and the
 //! request retried once, then [`Error::TaCrashed`]; OP-TEE busy
@@ -28,6 +34,8 @@ use crate::Error;
 pub const CMD_PROCESS: u32 = 0;
 /// Diagnostics: the TA's heap and stack use (see [`TaStats`]).
 pub const CMD_STATS: u32 = 1;
+/// Does nothing: a bare invocation, the floor benchmarks compare with.
+pub const CMD_NOOP: u32 = 2;
 
 /// Tries for a busy TEE, and the first back-off (doubled each time).
 const BUSY_TRIES: u32 = 6;
@@ -40,15 +48,27 @@ enum Login {
     Group(u32),
 }
 
-/// A connection to the seam TA: one TEEC context and one session.
+/// A connection to the seam TA: one TEEC context, one session, and one
+/// block of shared memory allocated with the context and reused by every
+/// invocation (temporary memory references would have libteec allocate,
+/// register and release shared memory twice per call).
 pub struct Tee {
-    // Boxed: libteec keeps pointers to both (the session to its context).
+    // Boxed: libteec keeps pointers to all three (the session and the shared
+    // memory to their context).
     ctx: Box<raw::TEEC_Context>,
     session: Option<Box<raw::TEEC_Session>>,
+    shm: Option<Box<raw::TEEC_SharedMemory>>,
     login: Login,
-    /// Response buffer size to start with; grows if the TA asks for more.
+    /// Size of the response region after the request region; grows if the
+    /// TA asks for more.
     out_len: usize,
 }
+
+/// The request region: one byte more than the largest request, so the TA
+/// sees that a longer one is too long (it copies no more than that either).
+const IN_LEN: usize = seam_proto::MAX_MESSAGE + 1;
+/// The response region starts here (cache-line aligned).
+const OUT_OFFSET: usize = (IN_LEN + 63) & !63;
 
 // SAFETY: the context and session are only used through `&mut self`, and
 // libteec's handles may move between threads (they are file descriptors and
@@ -98,9 +118,11 @@ impl Tee {
         let mut tee = Tee {
             ctx,
             session: None,
+            shm: None,
             login,
             out_len: seam_proto::MAX_MESSAGE,
         };
+        tee.allocate_shm()?;
         tee.open_session()?;
         Ok(tee)
     }
@@ -165,6 +187,41 @@ impl Tee {
         }
     }
 
+    /// (Re)allocates the shared block for the current `out_len`.
+    fn allocate_shm(&mut self) -> Result<(), Error> {
+        self.release_shm();
+        // SAFETY: zero is a valid TEEC_SharedMemory before allocation.
+        let mut shm: Box<raw::TEEC_SharedMemory> = Box::new(unsafe { std::mem::zeroed() });
+        shm.size = OUT_OFFSET + self.out_len;
+        shm.flags = raw::TEEC_MEM_INPUT | raw::TEEC_MEM_OUTPUT;
+        // SAFETY: an initialized context and a shared-memory struct that
+        // stays at this address (boxed) until released.
+        let res = unsafe { raw::TEEC_AllocateSharedMemory(&mut *self.ctx, &mut *shm) };
+        if res != raw::TEEC_SUCCESS {
+            return Err(Error::Transport(format!(
+                "TEEC_AllocateSharedMemory ({} bytes): {}",
+                shm.size,
+                describe(res)
+            )));
+        }
+        self.shm = Some(shm);
+        Ok(())
+    }
+
+    fn release_shm(&mut self) {
+        if let Some(mut shm) = self.shm.take() {
+            // SAFETY: shared memory we allocated in our context; no
+            // invocation is in flight (we hold `&mut self`).
+            unsafe { raw::TEEC_ReleaseSharedMemory(&mut *shm) };
+        }
+    }
+
+    /// Whether invocations go through one block of shared memory allocated
+    /// with the connection (diagnostics and tests).
+    pub fn uses_registered_memory(&self) -> bool {
+        self.shm.is_some()
+    }
+
     fn close_session(&mut self) {
         if let Some(mut s) = self.session.take() {
             // SAFETY: an open session of our context.
@@ -172,44 +229,47 @@ impl Tee {
         }
     }
 
-    /// One TEEC_InvokeCommand with an optional input and an output buffer;
-    /// returns the result code, the origin and the output's updated size.
-    fn invoke(&mut self, cmd: u32, input: Option<&[u8]>, output: &mut [u8]) -> (u32, u32, usize) {
-        let Some(session) = self.session.as_mut() else {
+    /// One TEEC_InvokeCommand: the request (if any) is copied into the
+    /// shared block's request region — only its own bytes, at most
+    /// [`IN_LEN`] — and the TA writes the response into the response region.
+    /// Returns the result code, the origin and the response's size.
+    fn invoke(&mut self, cmd: u32, input: Option<&[u8]>) -> (u32, u32, usize) {
+        let (Some(session), Some(shm)) = (self.session.as_mut(), self.shm.as_mut()) else {
             return (raw::TEEC_ERROR_TARGET_DEAD, raw::TEEC_ORIGIN_API, 0);
+        };
+        let parent: *mut raw::TEEC_SharedMemory = &mut **shm;
+        let memref = |offset: usize, size: usize| raw::TEEC_Parameter {
+            memref: raw::TEEC_RegisteredMemoryReference {
+                parent,
+                size,
+                offset,
+            },
         };
         let none = raw::TEEC_Parameter {
             value: raw::TEEC_Value { a: 0, b: 0 },
         };
-        let out_ref = raw::TEEC_Parameter {
-            tmpref: raw::TEEC_TempMemoryReference {
-                buffer: output.as_mut_ptr().cast(),
-                size: output.len(),
-            },
-        };
+        let out_ref = memref(OUT_OFFSET, self.out_len);
         let (types, params) = match input {
-            Some(inp) => (
-                raw::TEEC_PARAM_TYPES(
-                    raw::TEEC_MEMREF_TEMP_INPUT,
-                    raw::TEEC_MEMREF_TEMP_OUTPUT,
-                    raw::TEEC_NONE,
-                    raw::TEEC_NONE,
-                ),
-                [
-                    raw::TEEC_Parameter {
-                        tmpref: raw::TEEC_TempMemoryReference {
-                            buffer: inp.as_ptr() as *mut c_void,
-                            size: inp.len(),
-                        },
-                    },
-                    out_ref,
-                    none,
-                    none,
-                ],
-            ),
+            Some(inp) => {
+                let len = inp.len().min(IN_LEN);
+                // SAFETY: the block is at least OUT_OFFSET >= IN_LEN bytes and
+                // ours; `inp` does not overlap it.
+                unsafe {
+                    ptr::copy_nonoverlapping(inp.as_ptr(), shm.buffer.cast::<u8>(), len);
+                }
+                (
+                    raw::TEEC_PARAM_TYPES(
+                        raw::TEEC_MEMREF_PARTIAL_INPUT,
+                        raw::TEEC_MEMREF_PARTIAL_OUTPUT,
+                        raw::TEEC_NONE,
+                        raw::TEEC_NONE,
+                    ),
+                    [memref(0, len), out_ref, none, none],
+                )
+            }
             None => (
                 raw::TEEC_PARAM_TYPES(
-                    raw::TEEC_MEMREF_TEMP_OUTPUT,
+                    raw::TEEC_MEMREF_PARTIAL_OUTPUT,
                     raw::TEEC_NONE,
                     raw::TEEC_NONE,
                     raw::TEEC_NONE,
@@ -226,20 +286,67 @@ impl Tee {
             },
         };
         let mut origin = 0u32;
-        // SAFETY: an open session; the operation's buffers outlive the call
-        // (libteec copies through shared memory and updates the sizes).
+        // SAFETY: an open session; the memory references point into our
+        // allocated block, which outlives the call.
         let res = unsafe { raw::TEEC_InvokeCommand(&mut **session, cmd, &mut op, &mut origin) };
         let out_index = if input.is_some() { 1 } else { 0 };
-        // SAFETY: that parameter is the tmpref we set.
-        let updated = unsafe { op.params[out_index].tmpref.size };
+        // SAFETY: that parameter is the memref we set; libteec updates its
+        // size to what the TA wrote (or needs, for SHORT_BUFFER).
+        let updated = unsafe { op.params[out_index].memref.size };
         (res, origin, updated)
+    }
+
+    /// The first `n` bytes of the response region (`n` at most its size).
+    fn response(&self, n: usize) -> Vec<u8> {
+        let Some(shm) = self.shm.as_ref() else {
+            return Vec::new();
+        };
+        let n = n.min(self.out_len);
+        let mut out = vec![0u8; n];
+        // SAFETY: [OUT_OFFSET, OUT_OFFSET + out_len) lies in the block, which
+        // no one else writes while we hold `&self` after the call returned.
+        unsafe {
+            ptr::copy_nonoverlapping(shm.buffer.cast::<u8>().add(OUT_OFFSET), out.as_mut_ptr(), n);
+        }
+        out
+    }
+
+    /// One invocation of [`CMD_NOOP`], with no parameters: what any request
+    /// costs before the TA does anything (benchmarks).
+    pub fn noop(&mut self) -> Result<(), Error> {
+        let Some(session) = self.session.as_mut() else {
+            return Err(Error::TaCrashed);
+        };
+        let none = raw::TEEC_Parameter {
+            value: raw::TEEC_Value { a: 0, b: 0 },
+        };
+        let mut op = raw::TEEC_Operation {
+            started: 0,
+            paramTypes: 0,
+            params: [none; 4],
+            imp: raw::TEEC_Operation__Imp {
+                session: ptr::null_mut(),
+            },
+        };
+        let mut origin = 0u32;
+        // SAFETY: an open session and an operation without parameters.
+        let res =
+            unsafe { raw::TEEC_InvokeCommand(&mut **session, CMD_NOOP, &mut op, &mut origin) };
+        if res != raw::TEEC_SUCCESS {
+            return Err(Error::Transport(format!(
+                "TA no-op: {} from {}",
+                describe(res),
+                origin_name(origin)
+            )));
+        }
+        Ok(())
     }
 
     /// The TA's heap and stack use so far (diagnostics; no secret in it).
     pub fn ta_stats(&mut self) -> Result<TaStats, Error> {
-        let mut out = [0u8; 20];
-        let (res, origin, n) = self.invoke(CMD_STATS, None, &mut out);
-        if res != raw::TEEC_SUCCESS || n != out.len() {
+        let (res, origin, n) = self.invoke(CMD_STATS, None);
+        let out = self.response(n);
+        if res != raw::TEEC_SUCCESS || n != 20 {
             return Err(Error::Transport(format!(
                 "TA stats: {} from {}",
                 describe(res),
@@ -261,22 +368,18 @@ impl Transport for Tee {
     fn call(&mut self, request: &[u8]) -> Result<Vec<u8>, Error> {
         let mut crashed = false;
         let mut busy = 0;
-        let mut out = vec![0u8; self.out_len];
         loop {
             if self.session.is_none() {
                 self.open_session()?;
             }
-            let (res, origin, n) = self.invoke(CMD_PROCESS, Some(request), &mut out);
+            let (res, origin, n) = self.invoke(CMD_PROCESS, Some(request));
             match res {
-                raw::TEEC_SUCCESS => {
-                    out.truncate(n.min(out.len()));
-                    return Ok(out);
-                }
+                raw::TEEC_SUCCESS => return Ok(self.response(n)),
                 // The TA keeps the response; asking again returns it without
                 // running the request a second time.
-                raw::TEEC_ERROR_SHORT_BUFFER if n > out.len() => {
+                raw::TEEC_ERROR_SHORT_BUFFER if n > self.out_len => {
                     self.out_len = n;
-                    out = vec![0u8; n];
+                    self.allocate_shm()?;
                 }
                 raw::TEEC_ERROR_TARGET_DEAD => {
                     self.close_session();
@@ -311,7 +414,9 @@ impl Transport for Tee {
 impl Drop for Tee {
     fn drop(&mut self) {
         self.close_session();
-        // SAFETY: an initialized context with no open session left.
+        self.release_shm();
+        // SAFETY: an initialized context with no open session or shared
+        // memory left.
         unsafe { raw::TEEC_FinalizeContext(&mut *self.ctx) };
     }
 }
@@ -400,6 +505,8 @@ mod tests {
             return;
         }
         let mut tee = Tee::open().expect("open a session with the seam TA");
+        assert!(tee.uses_registered_memory());
+        let block = tee.shm.as_ref().unwrap().buffer;
         for _ in 0..3 {
             let resp = tee.call(&[0xff, 0xff, 0xff, 0xff]).expect("call");
             println!(
@@ -408,6 +515,21 @@ mod tests {
                 resp
             );
         }
+        assert_eq!(
+            tee.shm.as_ref().unwrap().buffer,
+            block,
+            "one block per connection"
+        );
+        // A request longer than any the TA accepts is refused as too long,
+        // though only one byte more than the limit is copied.
+        let long = vec![0u8; seam_proto::MAX_MESSAGE * 2];
+        let resp = tee.call(&long).expect("call");
+        let resp: seam_proto::Response = postcard::from_bytes(&resp).expect("a response");
+        assert_eq!(
+            resp.reply,
+            seam_proto::Reply::Failed(seam_proto::Reason::TooLarge)
+        );
+        tee.noop().expect("the no-op command");
         let stats = tee.ta_stats().expect("stats");
         println!("TA memory: {stats:?}");
         assert!(stats.heap_size > 0);

@@ -12,6 +12,7 @@ extern crate std;
 
 mod access;
 mod admin;
+pub mod cache;
 mod error;
 mod functions;
 pub mod handshake;
@@ -22,6 +23,7 @@ pub mod store;
 // The shared crypto crate under the name the core's modules have always used.
 use seam_crypto as crypto;
 
+pub use cache::{CacheStats, CachingStore};
 pub use seam_crypto::{Rng, RngError};
 pub use store::{Store, StoreError};
 
@@ -171,7 +173,13 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
 
 /// Size, then version, then the whole request: a request of another version
 /// is reported as such even if the rest of it means nothing to us.
-fn decode_request(bytes: &[u8]) -> Result<Request, Reason> {
+///
+/// Boxed, and never inlined: a decoded request is up to ~9 KB (heapless
+/// buffers sized for the largest admin command), and the TA's stack is
+/// small; this way the deserializer's temporaries are gone before dispatch
+/// goes deeper.
+#[inline(never)]
+fn decode_request(bytes: &[u8]) -> Result<alloc::boxed::Box<Request>, Reason> {
     if bytes.len() > MAX_MESSAGE {
         return Err(Reason::TooLarge);
     }
@@ -180,7 +188,7 @@ fn decode_request(bytes: &[u8]) -> Result<Request, Reason> {
         return Err(Reason::UnsupportedVersion);
     }
     match postcard::take_from_bytes::<Request>(bytes) {
-        Ok((request, [])) => Ok(request),
+        Ok((request, [])) => Ok(alloc::boxed::Box::new(request)),
         _ => Err(Reason::Malformed),
     }
 }
