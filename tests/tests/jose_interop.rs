@@ -110,13 +110,20 @@ struct Case<'a> {
 
 #[test]
 fn seam_and_jwcrypto_interoperate() {
+    if !seam_tests::require_tool("python3") {
+        return;
+    }
     let python = match jwcrypto_python() {
         Ok(p) => p,
-        Err(why) if std::env::var("SEAM_REQUIRE_TOOLS").as_deref() == Ok("1") => {
+        Err(why) if seam_tests::tools::tools_required() => {
             panic!("jwcrypto is required (SEAM_REQUIRE_TOOLS=1) but could not be had: {why}")
         }
         Err(why) => {
-            eprintln!("\n!!!! SKIPPED: no jwcrypto ({why}): JOSE interop untested !!!!\n");
+            use std::io::Write;
+            let _ = writeln!(
+                std::io::stderr(),
+                "SKIPPED seam_and_jwcrypto_interoperate: no jwcrypto ({why})"
+            );
             return;
         }
     };
