@@ -194,6 +194,25 @@ impl Client {
         self.send_admin(cmd)
     }
 
+    /// Import a P-256 public key the SE will trust (to verify tokens and
+    /// signatures with, or to encrypt to): an admin decision, so an admin
+    /// command.
+    pub fn import_public_key(
+        &mut self,
+        admin: &dyn CommandSigner,
+        se: &str,
+        object: &str,
+        suid: Suid,
+        key: &PublicKey,
+    ) -> Result<()> {
+        let op = AdminOp::ImportPublicKey {
+            object: name(object)?,
+            suid,
+            key: *key,
+        };
+        self.admin(admin, se, vec![op]).map(|_| ())
+    }
+
     pub fn grant(
         &mut self,
         admin: &dyn CommandSigner,
@@ -317,6 +336,24 @@ impl Client {
         let op = Op::Verify {
             key: key.clone(),
             input: SignInput::Message(convert::data(message)?),
+            signature: *signature,
+        };
+        match self.reply(op)? {
+            Reply::Verified(v) => Ok(v),
+            other => Err(unexpected("Verified", &other)),
+        }
+    }
+
+    /// Verify a signature over a SHA-256 digest the caller computed.
+    pub fn verify_digest(
+        &mut self,
+        key: &KeyRef,
+        digest: &[u8; 32],
+        signature: &Signature,
+    ) -> Result<bool> {
+        let op = Op::Verify {
+            key: key.clone(),
+            input: SignInput::Digest(Digest(*digest)),
             signature: *signature,
         };
         match self.reply(op)? {

@@ -12,6 +12,8 @@ pub mod dtls;
 mod error;
 pub mod handshake;
 pub mod identity;
+#[cfg(feature = "jose")]
+pub mod jose;
 mod rng;
 pub mod signer;
 pub mod transport;

@@ -12,6 +12,7 @@
 
 mod bytes;
 pub mod handshake;
+pub mod jose;
 mod name;
 mod status;
 pub mod suid;
@@ -42,7 +43,10 @@ pub const MAX_DATA: usize = 2048;
 /// Largest AEAD tag (AES-CCM-16 and AES-GCM).
 pub const MAX_TAG: usize = 16;
 /// Largest additional authenticated data for AEAD.
-pub const MAX_AAD: usize = 256;
+/// Largest additional authenticated data for AEAD: what a 16 KiB message
+/// holds beside the largest decrypt request's other fields (an ESPrim JWE
+/// protected header carries its random objects, hundreds of bytes).
+pub const MAX_AAD: usize = 12 * 1024;
 /// Largest AEAD nonce (AES-CCM allows 7..=13 bytes, AES-GCM uses 12).
 pub const MAX_NONCE: usize = 13;
 /// Largest `rand` request.
@@ -198,6 +202,8 @@ pub enum Op {
     Handshake(handshake::HandshakeOp),
     /// A TS-0003 §10.3 key derivation into a new stored key: see [`handshake::Derive`].
     Derive(handshake::Derive),
+    /// A JOSE key operation (JWE), see [`jose`].
+    Jose(jose::JoseOp),
 }
 
 /// A stored key, and the SUID the caller means to use it for.
@@ -303,6 +309,14 @@ pub enum AdminOp {
         object: GrantTarget,
         grantee: ClientId,
     },
+    /// A P-256 public key ([`ObjectKind::PublicKey`]) to verify with or
+    /// encrypt to. Not secret, so not wrapped; the admin's signature is what
+    /// makes it trusted.
+    ImportPublicKey {
+        object: Name,
+        suid: Suid,
+        key: PublicKey,
+    },
 }
 
 /// What kind of secret an object holds.
@@ -314,6 +328,10 @@ pub enum ObjectKind {
     EcP256,
     /// Opaque sensitive data; the only kind a caller may read back.
     Data,
+    /// A P-256 public key held for verification (a token issuer's, a peer's)
+    /// or as an ECDH-ES recipient: trusted because an admin-signed command
+    /// imported it, so never created by a plain grantee.
+    PublicKey,
 }
 
 /// A secret sealed to the node's key-agreement key: ECDH P-256 with an
@@ -436,6 +454,7 @@ pub enum Reply {
     Handshake(handshake::HandshakeReply),
     /// The key a `Derive` created.
     Derived(ObjectInfo),
+    Jose(jose::JoseReply),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -45,6 +45,29 @@ fn largest_admin_command() -> Request {
     }
 }
 
+fn largest_key() -> KeyRef {
+    KeyRef {
+        se: long_name(),
+        key: long_name(),
+        suid: Suid::new(45).unwrap(),
+    }
+}
+
+fn largest_jwe_decrypt() -> Request {
+    Request::new(Op::Jose(jose::JoseOp::JweDecrypt {
+        key: largest_key(),
+        alg: jose::JweAlg::EcdhEsA128Kw,
+        enc: jose::JweEnc::A256Gcm,
+        protected: full(0xff),
+        epk: Some(PublicKey([0xff; 65])),
+        apu: full(0xff),
+        apv: full(0xff),
+        encrypted_key: full(0xff),
+        iv: [0xff; 12],
+        ciphertext: full(0xff),
+    }))
+}
+
 #[test]
 fn the_largest_request_fits() {
     let admin = size(&largest_admin_command());
@@ -60,9 +83,20 @@ fn the_largest_request_fits() {
         aad: full(0xff),
         ciphertext: full(0xff),
     }));
-    println!("largest admin request: {admin} bytes; largest decrypt request: {decrypt} bytes; limit {MAX_MESSAGE}");
+    let jwe = size(&largest_jwe_decrypt());
+    let jwe_encrypt = size(&Request::new(Op::Jose(jose::JoseOp::JweEncrypt {
+        key: largest_key(),
+        alg: jose::JweAlg::EcdhEsA128Kw,
+        enc: jose::JweEnc::A256Gcm,
+        header: full(0xff),
+        plaintext: full(0xff),
+    })));
+    println!("largest admin request: {admin} bytes; largest decrypt request: {decrypt} bytes; largest JWE decrypt: {jwe}, encrypt: {jwe_encrypt}; limit {MAX_MESSAGE}");
     assert!(admin <= MAX_MESSAGE);
     assert!(decrypt <= MAX_MESSAGE);
+    assert!(jwe <= MAX_MESSAGE && jwe_encrypt <= MAX_MESSAGE);
+    // MAX_AAD is as large as a 16 KiB message allows, give or take a kilobyte.
+    assert!(decrypt > MAX_MESSAGE - 2048, "{decrypt}");
     // The limit is not wildly above need either (it sizes TA buffers).
     assert!(admin > MAX_MESSAGE / 2);
 }
@@ -89,9 +123,27 @@ fn the_largest_response_fits() {
         status: u16::MAX,
         reply: Reply::Ciphertext(full(0xff)),
     });
-    println!("largest object list: {list} bytes; largest ciphertext: {sealed} bytes");
+    let jwe = size(&Response {
+        status: u16::MAX,
+        reply: Reply::Jose(jose::JoseReply::Jwe {
+            protected: full(0xff),
+            encrypted_key: full(0xff),
+            iv: [0xff; 12],
+            ciphertext: full(0xff),
+        }),
+    });
+    println!("largest object list: {list} bytes; largest ciphertext: {sealed} bytes; largest JWE: {jwe} bytes");
     assert!(list <= MAX_MESSAGE);
     assert!(sealed <= MAX_MESSAGE);
+    assert!(jwe <= MAX_MESSAGE);
+}
+
+#[test]
+fn a_jwe_request_round_trips_and_a_truncated_one_does_not() {
+    let request = largest_jwe_decrypt();
+    let bytes = postcard::to_allocvec(&request).unwrap();
+    assert_eq!(postcard::from_bytes::<Request>(&bytes).unwrap(), request);
+    assert!(postcard::from_bytes::<Request>(&bytes[..bytes.len() - 1]).is_err());
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! A deterministic in-memory node for fuzzing `SecureEnvironment::process`
 //! and for replaying the fuzz corpus in ordinary tests.
 
+use seam::proto::jose::{JoseOp, JweAlg, JweEnc};
 use seam::proto::{AclEntry, AdminOp, IssuerOp, KeyRef, Op, Ops, Request, SignInput};
 use seam::{AdminKey, CommandSigner};
 use seam_core::store::MemStore;
@@ -243,6 +244,41 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
                 suid: crate::suid(12),
                 kind: seam::ObjectKind::Secret,
                 material: data(&[3; 16]),
+            }]),
+        ),
+        (
+            "jwe-encrypt",
+            Op::Jose(JoseOp::JweEncrypt {
+                key: key("aes", 24),
+                alg: JweAlg::Dir,
+                enc: JweEnc::A128Gcm,
+                header: data(br#"{"alg":"dir","enc":"A128GCM"}"#)
+                    .into_iter()
+                    .collect(),
+                plaintext: data(b"x"),
+            }),
+        ),
+        (
+            "jwe-decrypt",
+            Op::Jose(JoseOp::JweDecrypt {
+                key: key("aes", 24),
+                alg: JweAlg::A128Kw,
+                enc: JweEnc::A128Gcm,
+                protected: data(b"eyJhbGciOiJBMTI4S1cifQ").into_iter().collect(),
+                epk: None,
+                apu: Default::default(),
+                apv: Default::default(),
+                encrypted_key: data(&[5; 24]).into_iter().collect(),
+                iv: [1; 12],
+                ciphertext: data(&[0; 17]).into_iter().collect(),
+            }),
+        ),
+        (
+            "admin-import-public",
+            admin_cmd(vec![AdminOp::ImportPublicKey {
+                object: "issuer".try_into().unwrap(),
+                suid: crate::suid(45),
+                key: issuer.public_key(),
             }]),
         ),
         (

@@ -284,6 +284,7 @@ pub fn suid(value: u8) -> seam::Suid {
 pub mod cli;
 pub mod dtls_fuzzing;
 pub mod fuzzing;
+pub mod jose_keys;
 pub mod memory_ta;
 pub mod reference;
 pub mod shared;

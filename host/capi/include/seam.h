@@ -55,7 +55,7 @@
 // Largest AEAD nonce and associated data; AEAD tags are at most 16 bytes.
 #define SEAM_NONCE_MAX 13
 
-#define SEAM_AAD_MAX 256
+#define SEAM_AAD_MAX (12 * 1024)
 
 #define SEAM_TAG_MAX 16
 
@@ -91,6 +91,9 @@
 
 // Opaque sensitive data (the only kind that can be read back).
 #define SEAM_KIND_DATA 3
+
+// A P-256 public key imported by the SE admin, to verify with or encrypt to.
+#define SEAM_KIND_PUBLIC_KEY 4
 
 // Bits of `seam_se_info_t.supported_resource_types`.
 #define SEAM_RT_SENSITIVE_DATA_OBJECT (1 << 0)

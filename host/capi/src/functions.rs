@@ -205,6 +205,7 @@ fn object_info(info: &ObjectInfo) -> SeamObjectInfo {
             ObjectKind::Secret => crate::SEAM_KIND_SECRET,
             ObjectKind::EcP256 => crate::SEAM_KIND_EC_P256,
             ObjectKind::Data => crate::SEAM_KIND_DATA,
+            ObjectKind::PublicKey => crate::SEAM_KIND_PUBLIC_KEY,
         },
         suid: seam_host::proto::suid::or_zero::to_u8(info.suid),
         size: info.size,

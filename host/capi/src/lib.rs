@@ -62,7 +62,7 @@ pub const SEAM_DATA_MAX: usize = 2048;
 pub const SEAM_RANDOM_MAX: usize = 1024;
 /// Largest AEAD nonce and associated data; AEAD tags are at most 16 bytes.
 pub const SEAM_NONCE_MAX: usize = 13;
-pub const SEAM_AAD_MAX: usize = 256;
+pub const SEAM_AAD_MAX: usize = 12 * 1024;
 pub const SEAM_TAG_MAX: usize = 16;
 /// A raw ECDSA P-256 signature, `r || s`.
 pub const SEAM_SIGNATURE_LEN: usize = 64;
@@ -90,6 +90,8 @@ pub const SEAM_KIND_SECRET: u8 = 1;
 pub const SEAM_KIND_EC_P256: u8 = 2;
 /// Opaque sensitive data (the only kind that can be read back).
 pub const SEAM_KIND_DATA: u8 = 3;
+/// A P-256 public key imported by the SE admin, to verify with or encrypt to.
+pub const SEAM_KIND_PUBLIC_KEY: u8 = 4;
 
 /// Bits of `seam_se_info_t.supported_resource_types`.
 pub const SEAM_RT_SENSITIVE_DATA_OBJECT: u32 = 1 << 0;

@@ -354,6 +354,11 @@ fn show(ctx: &mut Ctx, a: ApplyArgs) -> Outcome {
                 format!("delete {object}"),
                 json!({ "delete": object.as_str() }),
             ),
+            AdminOp::ImportPublicKey { object, suid, key } => (
+                format!("import {object} (public-key, suid {suid}, trusted)"),
+                json!({ "import_public_key": object.as_str(), "suid": suid,
+                        "public_key": hex::encode(key.0) }),
+            ),
             AdminOp::Revoke { object, grantee } => (
                 format!("revoke {object} from {grantee}"),
                 json!({ "revoke": object.as_str(), "grantee": grantee.to_string() }),

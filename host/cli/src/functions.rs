@@ -88,7 +88,12 @@ pub struct RandArgs {
 }
 
 /// The key's SUID: given, or looked up from the key's attributes.
-fn key_suid(ctx: &mut Ctx, path: &KeyPath, given: Option<u8>, what: &str) -> Outcome<Suid> {
+pub(crate) fn key_suid(
+    ctx: &mut Ctx,
+    path: &KeyPath,
+    given: Option<u8>,
+    what: &str,
+) -> Outcome<Suid> {
     match given {
         Some(s) => input::suid(s),
         None => ctx

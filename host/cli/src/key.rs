@@ -261,6 +261,7 @@ pub fn kind_name(kind: ObjectKind) -> &'static str {
         ObjectKind::Secret => "secret",
         ObjectKind::EcP256 => "ec-p256",
         ObjectKind::Data => "data",
+        ObjectKind::PublicKey => "public-key",
     }
 }
 

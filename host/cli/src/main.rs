@@ -10,6 +10,7 @@ mod ctx;
 mod failure;
 mod functions;
 mod input;
+mod jose;
 mod key;
 mod node;
 mod se;
@@ -78,6 +79,15 @@ enum Command {
     /// Verify a DER ECDSA signature with an SE key (<signature>).
     #[command(after_help = functions::VERIFY_EXAMPLE)]
     Verify(functions::VerifyArgs),
+    /// JSON Web Signatures with an SE key: sign, verify.
+    #[command(subcommand)]
+    Jws(jose::JwsCommand),
+    /// JSON Web Encryption with an SE key: encrypt, decrypt.
+    #[command(subcommand)]
+    Jwe(jose::JweCommand),
+    /// oneM2M dynamic authorization tokens (TS-0003 7.3): verify.
+    #[command(subcommand)]
+    Token(jose::TokenCommand),
     /// SHA-256 of a file, computed by the SE (<hash>).
     #[command(after_help = functions::HASH_EXAMPLE)]
     Hash(functions::HashArgs),
@@ -116,6 +126,9 @@ fn run(cli: Cli, ctx: &mut Ctx) -> Result<(), Failure> {
         Command::Identity(a) => node::identity(ctx, a),
         Command::Sign(a) => functions::sign(ctx, a),
         Command::Verify(a) => functions::verify(ctx, a),
+        Command::Jws(c) => jose::jws(ctx, c),
+        Command::Jwe(c) => jose::jwe(ctx, c),
+        Command::Token(c) => jose::token(ctx, c),
         Command::Hash(a) => functions::hash(ctx, a),
         Command::Rand(a) => functions::rand(ctx, a),
         Command::Keygen(a) => node::keygen(ctx, a),

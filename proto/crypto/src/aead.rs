@@ -1,6 +1,6 @@
-//! AES-128 authenticated encryption: CCM (RFC 3610, NIST SP 800-38C) with a
-//! 16-byte or 8-byte tag, and GCM (NIST SP 800-38D), via the `ccm`, `aes`
-//! and `aes-gcm` crates.
+//! AES-128 and AES-256 authenticated encryption: CCM (RFC 3610, NIST SP
+//! 800-38C) with a 16-byte or 8-byte tag, and GCM (NIST SP 800-38D), via the
+//! `ccm`, `aes` and `aes-gcm` crates.
 //!
 //! The sealed form is always `ciphertext ‖ tag`.
 //!
@@ -9,16 +9,22 @@
 //! | `Aes128Ccm` | 16 | 7..=13 | 16 |
 //! | `Aes128Ccm8` | 16 | 7..=13 | 8 |
 //! | `Aes128Gcm` | 16 | 12 | 16 |
+//! | `Aes256Ccm` | 32 | 7..=13 | 16 |
+//! | `Aes256Ccm8` | 32 | 7..=13 | 8 |
+//! | `Aes256Gcm` | 32 | 12 | 16 |
+//!
+//! [`Aead::for_key`] picks the AES-128 or AES-256 variant of a mode by the
+//! stored key's length: the wire names the mode, the key decides its size.
 //!
 //! `Aes128Ccm8` with a 12-byte nonce is the record protection of the DTLS
 //! suites `TLS_PSK_WITH_AES_128_CCM_8` / `TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8`
 //! (RFC 6655, RFC 7251). CCM bounds the plaintext length by the nonce size
 //! (`2^(8·(15 − nonce_len))` bytes), e.g. 65535 bytes with a 13-byte nonce.
 
-use aes::Aes128;
+use aes::{Aes128, Aes256};
 use aes_gcm::aead::generic_array::{ArrayLength, GenericArray};
 use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::Aes128Gcm;
+use aes_gcm::{Aes128Gcm, Aes256Gcm};
 use alloc::vec::Vec;
 use ccm::consts::{U10, U11, U12, U13, U16, U7, U8, U9};
 use ccm::Ccm;
@@ -26,24 +32,24 @@ use zeroize::Zeroizing;
 
 use super::CryptoError;
 
-/// Instantiates `$f::<Ccm<Aes128, $tag, N>>` for the runtime nonce length
+/// Instantiates `$f::<Ccm<$aes, $tag, N>>` for the runtime nonce length
 /// `$len` (7..=13; anything else is `InvalidLength`).
 macro_rules! ccm_dispatch {
-    ($f:ident, $tag:ty, $len:expr, $($arg:expr),+) => {
+    ($f:ident, $aes:ty, $tag:ty, $len:expr, $($arg:expr),+) => {
         match $len {
-            7 => $f::<Ccm<Aes128, $tag, U7>>($($arg),+),
-            8 => $f::<Ccm<Aes128, $tag, U8>>($($arg),+),
-            9 => $f::<Ccm<Aes128, $tag, U9>>($($arg),+),
-            10 => $f::<Ccm<Aes128, $tag, U10>>($($arg),+),
-            11 => $f::<Ccm<Aes128, $tag, U11>>($($arg),+),
-            12 => $f::<Ccm<Aes128, $tag, U12>>($($arg),+),
-            13 => $f::<Ccm<Aes128, $tag, U13>>($($arg),+),
+            7 => $f::<Ccm<$aes, $tag, U7>>($($arg),+),
+            8 => $f::<Ccm<$aes, $tag, U8>>($($arg),+),
+            9 => $f::<Ccm<$aes, $tag, U9>>($($arg),+),
+            10 => $f::<Ccm<$aes, $tag, U10>>($($arg),+),
+            11 => $f::<Ccm<$aes, $tag, U11>>($($arg),+),
+            12 => $f::<Ccm<$aes, $tag, U12>>($($arg),+),
+            13 => $f::<Ccm<$aes, $tag, U13>>($($arg),+),
             _ => Err(CryptoError::InvalidLength),
         }
     };
 }
 
-/// An AES-128 AEAD algorithm.
+/// An AES AEAD algorithm.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Aead {
     /// AES-128-CCM, 16-byte tag, nonce of 7 to 13 bytes.
@@ -52,27 +58,52 @@ pub enum Aead {
     Aes128Ccm8,
     /// AES-128-GCM, 16-byte tag, 12-byte nonce.
     Aes128Gcm,
+    /// AES-256-CCM, 16-byte tag, nonce of 7 to 13 bytes.
+    Aes256Ccm,
+    /// AES-256-CCM_8, 8-byte tag, nonce of 7 to 13 bytes.
+    Aes256Ccm8,
+    /// AES-256-GCM, 16-byte tag, 12-byte nonce.
+    Aes256Gcm,
 }
 
 impl Aead {
-    /// The key length in bytes (16 for all).
+    /// The variant of `mode`'s mode (CCM, CCM_8 or GCM, whatever its AES size)
+    /// for a key of `key_len` bytes: 16 selects AES-128, 32 AES-256, and any
+    /// other length is `InvalidKey`.
+    pub const fn for_key(mode: Aead, key_len: usize) -> Result<Aead, CryptoError> {
+        use Aead::*;
+        Ok(match (mode, key_len) {
+            (Aes128Ccm | Aes256Ccm, 16) => Aes128Ccm,
+            (Aes128Ccm8 | Aes256Ccm8, 16) => Aes128Ccm8,
+            (Aes128Gcm | Aes256Gcm, 16) => Aes128Gcm,
+            (Aes128Ccm | Aes256Ccm, 32) => Aes256Ccm,
+            (Aes128Ccm8 | Aes256Ccm8, 32) => Aes256Ccm8,
+            (Aes128Gcm | Aes256Gcm, 32) => Aes256Gcm,
+            _ => return Err(CryptoError::InvalidKey),
+        })
+    }
+
+    /// The key length in bytes.
     pub const fn key_len(self) -> usize {
-        16
+        match self {
+            Aead::Aes128Ccm | Aead::Aes128Ccm8 | Aead::Aes128Gcm => 16,
+            Aead::Aes256Ccm | Aead::Aes256Ccm8 | Aead::Aes256Gcm => 32,
+        }
     }
 
     /// The tag length in bytes.
     pub const fn tag_len(self) -> usize {
         match self {
-            Aead::Aes128Ccm | Aead::Aes128Gcm => 16,
-            Aead::Aes128Ccm8 => 8,
+            Aead::Aes128Ccm8 | Aead::Aes256Ccm8 => 8,
+            _ => 16,
         }
     }
 
     /// Whether `len` is an accepted nonce length.
     pub const fn nonce_len_ok(self, len: usize) -> bool {
         match self {
-            Aead::Aes128Ccm | Aead::Aes128Ccm8 => len >= 7 && len <= 13,
-            Aead::Aes128Gcm => len == 12,
+            Aead::Aes128Gcm | Aead::Aes256Gcm => len == 12,
+            _ => len >= 7 && len <= 13,
         }
     }
 }
@@ -96,8 +127,55 @@ pub fn seal(
     buf.extend_from_slice(plaintext);
     let sealed = match alg {
         Aead::Aes128Gcm => seal_with::<Aes128Gcm>(key, nonce, aad, &mut buf),
-        Aead::Aes128Ccm => ccm_dispatch!(seal_with, U16, nonce.len(), key, nonce, aad, &mut buf),
-        Aead::Aes128Ccm8 => ccm_dispatch!(seal_with, U8, nonce.len(), key, nonce, aad, &mut buf),
+        Aead::Aes256Gcm => seal_with::<Aes256Gcm>(key, nonce, aad, &mut buf),
+        Aead::Aes128Ccm => {
+            ccm_dispatch!(
+                seal_with,
+                Aes128,
+                U16,
+                nonce.len(),
+                key,
+                nonce,
+                aad,
+                &mut buf
+            )
+        }
+        Aead::Aes128Ccm8 => {
+            ccm_dispatch!(
+                seal_with,
+                Aes128,
+                U8,
+                nonce.len(),
+                key,
+                nonce,
+                aad,
+                &mut buf
+            )
+        }
+        Aead::Aes256Ccm => {
+            ccm_dispatch!(
+                seal_with,
+                Aes256,
+                U16,
+                nonce.len(),
+                key,
+                nonce,
+                aad,
+                &mut buf
+            )
+        }
+        Aead::Aes256Ccm8 => {
+            ccm_dispatch!(
+                seal_with,
+                Aes256,
+                U8,
+                nonce.len(),
+                key,
+                nonce,
+                aad,
+                &mut buf
+            )
+        }
     };
     // The buffer held plaintext until encrypted: never leave a copy behind.
     if sealed.is_err() {
@@ -130,11 +208,58 @@ pub fn open(
     buf.extend_from_slice(ct);
     let opened = match alg {
         Aead::Aes128Gcm => open_with::<Aes128Gcm>(key, nonce, aad, &mut buf, tag),
+        Aead::Aes256Gcm => open_with::<Aes256Gcm>(key, nonce, aad, &mut buf, tag),
         Aead::Aes128Ccm => {
-            ccm_dispatch!(open_with, U16, nonce.len(), key, nonce, aad, &mut buf, tag)
+            ccm_dispatch!(
+                open_with,
+                Aes128,
+                U16,
+                nonce.len(),
+                key,
+                nonce,
+                aad,
+                &mut buf,
+                tag
+            )
         }
         Aead::Aes128Ccm8 => {
-            ccm_dispatch!(open_with, U8, nonce.len(), key, nonce, aad, &mut buf, tag)
+            ccm_dispatch!(
+                open_with,
+                Aes128,
+                U8,
+                nonce.len(),
+                key,
+                nonce,
+                aad,
+                &mut buf,
+                tag
+            )
+        }
+        Aead::Aes256Ccm => {
+            ccm_dispatch!(
+                open_with,
+                Aes256,
+                U16,
+                nonce.len(),
+                key,
+                nonce,
+                aad,
+                &mut buf,
+                tag
+            )
+        }
+        Aead::Aes256Ccm8 => {
+            ccm_dispatch!(
+                open_with,
+                Aes256,
+                U8,
+                nonce.len(),
+                key,
+                nonce,
+                aad,
+                &mut buf,
+                tag
+            )
         }
     };
     // On failure `buf` (possibly holding unauthenticated plaintext) is

@@ -21,8 +21,10 @@
 extern crate alloc;
 
 pub mod aead;
+pub mod ecdh_es;
 pub mod hash;
 pub mod kdf;
+pub mod keywrap;
 pub mod kx;
 pub mod mac;
 pub mod prf;

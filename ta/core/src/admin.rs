@@ -221,6 +221,12 @@ fn apply(
             acl.push(*entry);
             Ok(AdminOutcome::Done)
         }
+        AdminOp::ImportPublicKey { object, suid, key } => {
+            check_new_object(se, object)?;
+            crypto::sign::validate_public(key.as_bytes())?;
+            insert(se, object, ObjectKind::PublicKey, *suid, &[], Some(*key));
+            Ok(AdminOutcome::Done)
+        }
         AdminOp::Revoke { object, grantee } => {
             let acl = match object {
                 GrantTarget::All => &mut se.se_acl,
@@ -270,6 +276,8 @@ fn import(
             insert(se, object, kind, suid, &scalar[..], Some(public));
             Ok(AdminOutcome::PublicKey(public))
         }
+        // A public key is no secret to wrap: `ImportPublicKey` takes it.
+        ObjectKind::PublicKey => Err(Reason::WrongObjectKind),
         ObjectKind::Data => {
             if material.is_empty() || material.len() > MAX_DATA {
                 return Err(Reason::InvalidKeyMaterial);

@@ -41,6 +41,23 @@ pub(crate) fn with_key<T>(
     f(object)
 }
 
+/// [`with_key`] for an operation more than one kind of object can do.
+fn with_key_of<T>(
+    store: &mut impl Store,
+    who: Identified,
+    key: &KeyRef,
+    op: Ops,
+    kinds: &[ObjectKind],
+    f: impl FnOnce(&StoredObject) -> Result<T, Reason>,
+) -> Result<T, Reason> {
+    let se = records::load_se(store, &key.se)?;
+    let object = access::usable_key(&se, who, key, op)?;
+    if !kinds.contains(&object.kind) {
+        return Err(Reason::WrongObjectKind);
+    }
+    f(object)
+}
+
 fn digest_of(input: &SignInput) -> [u8; 32] {
     match input {
         SignInput::Message(m) => crypto::hash::sha256(m),
@@ -69,7 +86,9 @@ pub fn verify(
     input: &SignInput,
     signature: &Signature,
 ) -> Result<Reply, Reason> {
-    with_key(store, who, key, Ops::VERIFY, ObjectKind::EcP256, |object| {
+    // A key pair verifies with its public half; a public-key object is for nothing else.
+    let kinds = [ObjectKind::EcP256, ObjectKind::PublicKey];
+    with_key_of(store, who, key, Ops::VERIFY, &kinds, |object| {
         let public = object.public_key.ok_or(Reason::StorageCorrupt)?;
         let ok =
             crypto::sign::verify_digest(public.as_bytes(), &digest_of(input), signature.as_bytes());
@@ -85,12 +104,11 @@ fn aead_of(alg: AeadAlg) -> crypto::aead::Aead {
     }
 }
 
-fn aes_key(object: &StoredObject) -> Result<&[u8], Reason> {
-    if object.secret.len() == 16 {
-        Ok(&object.secret)
-    } else {
-        Err(Reason::WrongObjectKind)
-    }
+/// The AES key and the mode's variant for its length (16 bytes: AES-128, 32: AES-256).
+fn aes_key(object: &StoredObject, alg: AeadAlg) -> Result<(&[u8], crypto::aead::Aead), Reason> {
+    let aead = crypto::aead::Aead::for_key(aead_of(alg), object.secret.len())
+        .map_err(|_| Reason::WrongObjectKind)?;
+    Ok((&object.secret, aead))
 }
 
 pub fn encrypt(
@@ -109,7 +127,8 @@ pub fn encrypt(
         Ops::ENCRYPT,
         ObjectKind::Secret,
         |object| {
-            let sealed = crypto::aead::seal(aead_of(alg), aes_key(object)?, nonce, aad, plaintext)?;
+            let (aes, aead) = aes_key(object, alg)?;
+            let sealed = crypto::aead::seal(aead, aes, nonce, aad, plaintext)?;
             let out = heapless::Vec::from_slice(&sealed).map_err(|_| Reason::InvalidParameter)?;
             Ok(Reply::Ciphertext(out))
         },
@@ -132,8 +151,8 @@ pub fn decrypt(
         Ops::DECRYPT,
         ObjectKind::Secret,
         |object| {
-            let opened =
-                crypto::aead::open(aead_of(alg), aes_key(object)?, nonce, aad, ciphertext)?;
+            let (aes, aead) = aes_key(object, alg)?;
+            let opened = crypto::aead::open(aead, aes, nonce, aad, ciphertext)?;
             let out = heapless::Vec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?;
             Ok(Reply::Plaintext(out))
         },

@@ -17,6 +17,7 @@ mod error;
 mod functions;
 pub mod handshake;
 mod info;
+mod jose_ops;
 mod records;
 pub mod store;
 
@@ -167,6 +168,7 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             }
             Op::Handshake(op) => ok(self.handshakes.handle(store, rng, who, op)?),
             Op::Derive(d) => handshake::derive::derive(store, who, d),
+            Op::Jose(op) => ok(jose_ops::handle(store, rng, who, op)?),
         }
     }
 }
