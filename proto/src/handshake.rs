@@ -2,71 +2,112 @@
 //! TLS 1.3 handshakes, and the TS-0003 §10.3 derivations from stored keys
 //! into stored keys.
 //!
-//! # Handshake sessions
+//! # Handshake sessions (protocol version 2)
 //!
-//! A host-side (D)TLS engine — seam's own, or rustls through `seam::tls` —
-//! drives the protocol; the TA performs every step that touches a secret.
-//! [`HandshakeOp::Open`] binds a new session to the caller and to its
-//! credentials (a PSK and/or a P-256 signing key the caller holds a
-//! `HANDSHAKE` grant on), and generates the ephemeral ECDHE key inside.
-//! [`HandshakeOp::Steps`] then runs up to [`MAX_STEPS`] [`Step`]s in one TA
-//! invocation, in order; the replies come back in the same order. What comes
-//! out: public keys, signatures, traffic keys and IVs (the key block),
-//! Finished `verify_data`, and exporter outputs for labels other than the
-//! oneM2M ones. What never comes out: PSKs, private keys, ECDH shared
-//! secrets, premaster / master / handshake / traffic secrets, Finished keys,
-//! and the oneM2M exporter outputs (they become stored keys with
-//! [`Step::ExportKey`]).
+//! A host-side engine drives the protocol; the TA performs every step that
+//! touches a secret **and owns what makes the handshake its own**: it
+//! chooses its side's random and its ephemeral P-256 key, and it hashes the
+//! transcript itself from the handshake message bytes the caller passes in
+//! (the caller never passes a hash or a hash midstate to the (D)TLS 1.2
+//! operations). What the TA signs is computed inside from what it saw and
+//! generated:
+//! * a ServerKeyExchange signature covers `client_random ‖ server_random ‖
+//!   ServerECDHParams` where the server random and the point are the TA's own;
+//! * a TLS 1.2 CertificateVerify covers a transcript that the TA parsed
+//!   and checked: it begins with a ClientHello carrying the TA's random
+//!   (seam's engine) or ends with a ClientKeyExchange carrying the TA's
+//!   fresh ephemeral key (rustls);
+//! * a TLS 1.3 CertificateVerify (rustls only) must be the RFC 8446 §4.4.3
+//!   content: 64 spaces, the context string of the session's role, 0x00,
+//!   a 32-byte hash, once per session, after the handshake keys.
 //!
-//! Rules, enforced by the TA:
-//! * at most [`MAX_HANDSHAKES_PER_CALLER`] sessions per caller (opening one
-//!   more wipes that caller's oldest) and [`MAX_HANDSHAKES`] in all (opening
-//!   one more is refused with `LimitReached` while none has expired);
-//! * a session lives [`HANDSHAKE_LIFETIME`] TA invocations (of any caller)
-//!   after it was opened, and runs at most [`MAX_SESSION_STEPS`] steps: the
-//!   core has no clock, so its lifetime is an operation budget;
-//! * a session is only visible to the caller that opened it (others get
-//!   `UnknownHandshake`, exactly as for a session that never existed);
-//! * a step out of order, a one-shot step used twice, a Finished that does
-//!   not verify, an expired session — any failing step — is refused and
-//!   wipes the session (its secrets are zeroized).
+//! So a `handshake` grant never yields a signature over data the caller
+//! chose, and a co-grantee replaying another caller's public values gets
+//! other keys (the TA's random and ephemeral key are fresh).
 //!
-//! # Invocations per handshake (seam's own engine)
+//! ## seam's (D)TLS 1.2 engine: two invocations per handshake
 //!
-//! | handshake | TA invocations |
-//! |---|---|
-//! | TLS 1.2 ECDHE_ECDSA client, with or without client certificate | 3: `Open` · `[Tls12MasterSecret, Tls12KeyBlock, Tls12ClientFlight]` · `[Tls12VerifyServerFinished]` |
-//! | TLS 1.2 ECDHE_ECDSA server | 3: `Open{then: [Tls12ServerKeyExchange]}` · `[Tls12MasterSecret, Tls12KeyBlock]` · `[Tls12Finished{Client, expect}, Tls12Finished{Server}]` |
-//! | TLS 1.2 PSK client | 2: `Open{then: [Tls12MasterSecret, Tls12KeyBlock, Tls12ClientFlight]}` · `[Tls12VerifyServerFinished]` |
-//! | TLS 1.2 PSK server | 2: `Open{then: [Tls12MasterSecret, Tls12KeyBlock]}` · `[Tls12Finished{Client, expect}, Tls12Finished{Server}]` |
-//! | TLS 1.3 ECDHE client, server-authenticated | 3: `Open` · `[Tls13Handshake]` · `[Tls13Finished{Server, expect}, Tls13Application, Tls13Finished{Client}]` |
-//! | TLS 1.3 ECDHE client, mutual | 4: as above, with `[Tls13CertificateVerify]` before the client Finished |
+//! | role | 1st invocation | 2nd invocation |
+//! |---|---|---|
+//! | client, all four suites | [`HandshakeOp::ClientOpen`] → random (+ ECDHE public key) | [`HandshakeOp::ClientFinish`] with ClientHello … ClientKeyExchange → key block, CertificateVerify, Finished, the server's expected verify_data |
+//! | server, all four suites | [`HandshakeOp::ServerOpen`] with the ClientHello → random (+ ECDHE public key and ServerKeyExchange signature) | [`HandshakeOp::ServerFinish`] with ClientHello … ClientKeyExchange [… CertificateVerify] → key block, the client's expected verify_data, our Finished |
 //!
-//! DTLS 1.2 is the same with `dtls_message_seq` set. (rustls cannot batch:
-//! it asks for each secret value separately, see `seam::tls`.)
+//! The finish operations take every handshake message as it enters the
+//! transcript (with its TLS or DTLS header; DTLS: without the first
+//! ClientHello and the HelloVerifyRequest, RFC 6347 §4.2.1), and the TA
+//! checks them: the ClientHello carries the TA's random (client) or is the
+//! one the session was opened with (server), the ServerHello's suite is one
+//! the session allows (and carries the TA's random, server), the
+//! ServerKeyExchange (server) and ClientKeyExchange (client) carry the TA's
+//! point, extended_master_secret is used when the ServerHello has it. The
+//! engine compares the peer's Finished with the expected verify_data in
+//! constant time; it verifies the peer's certificate and signatures
+//! (public values) itself. Retransmissions never call the TA.
 //!
-//! The TLS 1.2 client's `Tls12ClientFlight` takes the SHA-256 *midstate* of
-//! the transcript ([`Transcript`]) so that the TA itself appends the
-//! CertificateVerify and Finished messages it produces and knows the hash the
-//! server's Finished covers: that is what keeps the client at 3 invocations
-//! with the server's Finished checked inside.
+//! ## rustls: the step interface
+//!
+//! rustls asks for each secret value separately, so its provider uses
+//! [`HandshakeOp::Open`] (an ECDHE session: the TA's key share) and
+//! [`HandshakeOp::Steps`] (up to [`MAX_STEPS`] [`Step`]s per invocation),
+//! and [`HandshakeOp::Tls12SignCertificateVerify`] for a TLS 1.2 client
+//! certificate. Every session is ECDHE with a fresh TA key. See
+//! `seam_rustls` for the invocations per handshake and why.
+//!
+//! ## What leaves the TA
+//!
+//! Randoms and public keys, signatures over the contents above, traffic
+//! keys and IVs (the key block), Finished messages and verify_data, and
+//! exporter outputs for labels other than the oneM2M ones. Never: PSKs,
+//! private keys, ECDH shared secrets, premaster / master / handshake /
+//! traffic secrets, Finished keys, and the oneM2M exporter outputs (they
+//! become stored keys with [`Step::ExportKey`]).
+//!
+//! ## Rules the TA enforces
+//!
+//! * **Grants.** Opening any session needs a `HANDSHAKE` grant on every
+//!   credential it names (at least one; all in one SE). The session records
+//!   the SE's instance and the objects; every later invocation re-reads the
+//!   SE and refuses (and wipes the session) with `HandshakeRevoked` if the
+//!   SE was retired or recreated, an object deleted, or a grant revoked.
+//!   Admin and issuer commands also wipe the sessions they invalidate.
+//!   `ExportKey` writes only into that same SE instance.
+//! * **Quotas.** A caller (a client UUID) holds at most
+//!   [`MAX_HANDSHAKES_PER_CALLER`] sessions: opening one more wipes its own
+//!   oldest, never another caller's. The sessions bound to one SE are at
+//!   most [`MAX_HANDSHAKES_PER_SE`] (beyond that `LimitReached`), and the
+//!   table holds [`MAX_HANDSHAKES`] = one SE quota for every SE the node can
+//!   hold: whatever one uid and its groups do with their grants in one
+//!   stakeholder's SE, every other stakeholder's SE keeps all its slots.
+//! * **Time.** A session lives [`HANDSHAKE_LIFETIME_MS`] from its opening,
+//!   by the platform's clock (`TEE_GetSystemTime` in the TA), and runs at
+//!   most [`MAX_SESSION_STEPS`] steps. Nobody else's traffic ages it.
+//! * **Ownership.** A session is visible only to the caller that opened it
+//!   (others get `UnknownHandshake`); the TA wipes a caller's sessions when
+//!   its last TEE session closes.
+//! * **Failure wipes.** Any failing operation on a session wipes it (its
+//!   secrets are zeroized).
 
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
-use crate::{Digest, KeyRef, Name, ObjectInfo, PublicKey, Signature, Suid};
+use crate::{Digest, KeyRef, Name, ObjectInfo, PublicKey, Signature, Suid, MAX_SES};
 
 /// Sessions one caller holds at most; opening another wipes its oldest.
 pub const MAX_HANDSHAKES_PER_CALLER: usize = 4;
-/// Sessions the TA holds at most.
-pub const MAX_HANDSHAKES: usize = 16;
-/// TA invocations (of any caller) a session lives after it was opened.
-pub const HANDSHAKE_LIFETIME: u64 = 1024;
+/// Sessions bound to one SE's credentials at most.
+pub const MAX_HANDSHAKES_PER_SE: usize = 8;
+/// Sessions the TA holds at most: a full quota for every SE.
+pub const MAX_HANDSHAKES: usize = MAX_SES * MAX_HANDSHAKES_PER_SE;
+/// Milliseconds a session lives after it was opened (a DTLS handshake that
+/// retransmits to its limit fits; rustls's TLS 1.3 key updates after this
+/// fail).
+pub const HANDSHAKE_LIFETIME_MS: u64 = 300_000;
 /// Steps one invocation carries at most.
 pub const MAX_STEPS: usize = 4;
 /// Steps one session runs at most over its life (TLS 1.3 key updates count).
 pub const MAX_SESSION_STEPS: u16 = 32;
-/// Largest TLS 1.2 key block: AES-128-CBC-SHA256 needs 2·32 + 2·16 + 2·16 = 128.
+/// Largest TLS 1.2 key block that may be asked for (the suites here need
+/// at most 96: AES-128-CBC-SHA256's 2·32 + 2·16).
 pub const MAX_KEY_BLOCK: usize = 128;
 /// Largest exporter output that may leave the TA.
 pub const MAX_EXPORT: usize = 1024;
@@ -77,10 +118,46 @@ pub const MAX_CONTEXT: usize = 256;
 /// Largest handshake message the TA builds (a DTLS CertificateVerify:
 /// 12-byte header, 2-byte scheme, 2-byte length, DER signature ≤ 72).
 pub const MAX_HS_MESSAGE: usize = 96;
+/// Largest transcript (handshake messages with their headers) a finish
+/// operation carries: room for certificate chains of a few kilobytes.
+pub const MAX_TRANSCRIPT: usize = 8 * 1024;
+/// Largest ClientHello message a server session opens with.
+pub const MAX_CLIENT_HELLO: usize = 1024;
+/// Cipher suites a client session may allow.
+pub const MAX_SUITES: usize = 8;
+/// Longest PSK identity (RFC 4279 allows 2^16-1; oneM2M KpsaIDs are short).
+pub const MAX_PSK_IDENTITY: usize = 128;
+/// PSKs a server session may choose from by the client's identity.
+pub const MAX_PSK_CANDIDATES: usize = 4;
 /// Longest oneM2M identifier in a derivation (MAF-ID, Enrolee-B-ID, …).
 pub const MAX_IDENTIFIER: usize = 128;
 /// Longest salt or random value in a derivation.
 pub const MAX_DERIVE_INPUT: usize = 64;
+/// A TLS 1.3 CertificateVerify content: 64 spaces, a 33-byte context
+/// string, 0x00, a SHA-256 hash.
+pub const TLS13_CV_CONTENT: usize = 64 + 33 + 1 + 32;
+
+/// The (D)TLS 1.2 suites of the two-invocation operations (TS-0003 §10.2).
+pub mod suites {
+    pub const TLS_PSK_WITH_AES_128_CBC_SHA256: u16 = 0x00AE;
+    pub const TLS_PSK_WITH_AES_128_CCM_8: u16 = 0xC0A8;
+    pub const TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256: u16 = 0xC023;
+    pub const TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8: u16 = 0xC0AE;
+
+    /// `(is PSK, key block length)` of a suite the TA runs, or None.
+    pub const fn info(suite: u16) -> Option<(bool, u8)> {
+        match suite {
+            // 2 MAC keys (32), 2 AES keys (16); CBC IVs are explicit per
+            // record in TLS 1.2 (RFC 5246 §6.3, §6.2.3.2)
+            TLS_PSK_WITH_AES_128_CBC_SHA256 => Some((true, 96)),
+            TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256 => Some((false, 96)),
+            // 2 AES keys (16), 2 implicit nonces (4) — RFC 6655 §3
+            TLS_PSK_WITH_AES_128_CCM_8 => Some((true, 40)),
+            TLS_ECDHE_ECDSA_WITH_AES_128_CCM_8 => Some((false, 40)),
+            _ => None,
+        }
+    }
+}
 
 /// Which end of the handshake.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -89,29 +166,69 @@ pub enum Role {
     Server,
 }
 
+/// TLS 1.2 or DTLS 1.2 message framing (RFC 5246 §7.4, RFC 6347 §4.2.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Framing {
+    Tls,
+    Dtls,
+}
+
 /// A TA handshake session.
 pub type SessionId = u64;
 
+/// A PSK a server session may use, for the identity a client sends (an
+/// empty identity matches any identity no other candidate names).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PskCandidate {
+    pub identity: Vec<u8, MAX_PSK_IDENTITY>,
+    pub key: KeyRef,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HandshakeOp {
-    /// Opens a session for the caller. `psk`: a stored secret (SUID use
-    /// digit 0, 1 or 2, `HANDSHAKE` grant) for TLS 1.2 PSK or a TLS 1.3
-    /// external PSK. `ecdhe`: generate an ephemeral P-256 key inside (its
-    /// public key comes back). `sign`: a stored P-256 key (`HANDSHAKE` grant)
-    /// for ServerKeyExchange / CertificateVerify signatures. TLS 1.2 takes
-    /// exactly one of `psk` and `ecdhe`; TLS 1.3 takes `ecdhe`, `psk` or both
-    /// (psk_dhe_ke). The credential that binds the session (for the oneM2M
-    /// exporter labels) is `psk` if given, else `sign`. If a step of `then`
-    /// fails, the session is wiped and the request fails.
-    /// → [`HandshakeReply::Opened`].
-    Open {
-        role: Role,
+    /// (D)TLS 1.2 client, seam's engine. `suites`: the suites the
+    /// ClientHello will offer (of [`suites`]). `psk`: needed iff a PSK suite
+    /// is offered. `sign`: the P-256 key of our certificate (if the server
+    /// asks for one); with ECDHE suites and no PSK it is also the
+    /// credential that binds the session, so it is needed then. The TA
+    /// chooses the client random and, if an ECDHE suite is offered, an
+    /// ephemeral key. → [`HandshakeReply::ClientOpened`].
+    ClientOpen {
+        framing: Framing,
+        suites: Vec<u16, MAX_SUITES>,
         psk: Option<KeyRef>,
-        ecdhe: bool,
         sign: Option<KeyRef>,
-        /// Steps to run at once on the new session, as with `Steps`.
-        then: Vec<Step, MAX_STEPS>,
     },
+    /// (D)TLS 1.2 client, after the server's flight and our
+    /// ClientKeyExchange: `messages` = ClientHello … ClientKeyExchange as
+    /// they enter the transcript. → [`HandshakeReply::ClientFinished`].
+    ClientFinish {
+        session: SessionId,
+        messages: Vec<u8, MAX_TRANSCRIPT>,
+    },
+    /// (D)TLS 1.2 server, seam's engine, on the ClientHello (the message as
+    /// it enters the transcript) and the suite the engine chose from it.
+    /// PSK suites: the `psks` a client may use, by identity. ECDHE suites:
+    /// `sign`, our certificate's key. → [`HandshakeReply::ServerOpened`].
+    ServerOpen {
+        framing: Framing,
+        suite: u16,
+        client_hello: Vec<u8, MAX_CLIENT_HELLO>,
+        psks: Vec<PskCandidate, MAX_PSK_CANDIDATES>,
+        sign: Option<KeyRef>,
+    },
+    /// (D)TLS 1.2 server, after the client's ClientKeyExchange (and its
+    /// Certificate and CertificateVerify, if any): `messages` = ClientHello
+    /// … as they enter the transcript. → [`HandshakeReply::ServerFinished`].
+    ServerFinish {
+        session: SessionId,
+        messages: Vec<u8, MAX_TRANSCRIPT>,
+    },
+    /// An ECDHE session for the step interface (rustls): the TA generates
+    /// the ephemeral P-256 key. `credential`: a key the caller holds a
+    /// `HANDSHAKE` grant on; the session is bound to it, and signs with it
+    /// if it is a P-256 key. → [`HandshakeReply::Opened`].
+    Open { role: Role, credential: KeyRef },
     /// Runs `steps` in order on the caller's session, all or nothing: the
     /// first failing step wipes the session and fails the request.
     /// → [`HandshakeReply::Steps`].
@@ -119,110 +236,82 @@ pub enum HandshakeOp {
         session: SessionId,
         steps: Vec<Step, MAX_STEPS>,
     },
+    /// TLS 1.2 client on the step interface, after the master secret: signs
+    /// `messages` (every handshake message so far, TLS framing) as the
+    /// CertificateVerify, if they parse as a transcript that starts with a
+    /// ClientHello and ends with our ClientKeyExchange carrying the session's
+    /// ephemeral key. One-shot. → `Reply::Signature` (`r ‖ s`).
+    Tls12SignCertificateVerify {
+        session: SessionId,
+        messages: Vec<u8, MAX_TRANSCRIPT>,
+    },
     /// Wipes the session. → `Reply::Done`.
     Close { session: SessionId },
 }
 
-/// One secret step of a handshake. The protocol version is fixed by the
-/// first `Tls12*` or `Tls13*` step; the other version's steps are then out
-/// of order.
+/// One step of the step interface (ECDHE sessions from [`HandshakeOp::Open`]).
+/// The protocol version is fixed by the first `Tls12*` or `Tls13*` step.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Step {
-    /// TLS 1.2 server, ECDHE: signs `SHA-256(client_random ‖ server_random ‖
-    /// ServerECDHParams)` (RFC 8422 §5.4; named curve secp256r1 and the
-    /// session's ephemeral key) with the session's signing key.
-    /// → [`StepReply::Signature`] (`r ‖ s`). One-shot, before the master secret.
-    Tls12ServerKeyExchange {
+    /// TLS 1.2 server, before the master secret: signs `SHA-256(client_random
+    /// ‖ server_random ‖ ServerECDHParams)` with the session's key, where the
+    /// params are built inside from the session's own ephemeral key.
+    /// → [`StepReply::Signature`]. One-shot.
+    Tls12SignServerKeyExchange {
         client_random: [u8; 32],
         server_random: [u8; 32],
     },
-    /// TLS 1.2: the premaster secret (ECDH with `peer_public`, which must be
-    /// given for ECDHE and absent for PSK; or the RFC 4279 PSK premaster) and
-    /// from it the master secret (RFC 5246 §8.1 or RFC 7627). → `Done`. One-shot.
+    /// TLS 1.2: ECDH with `peer_public` and from it the master secret
+    /// (RFC 5246 §8.1 or RFC 7627). → `Done`. One-shot.
     Tls12MasterSecret {
-        peer_public: Option<PublicKey>,
+        peer_public: PublicKey,
         seed: MasterSeed,
     },
-    /// TLS 1.2: the key block (`len` bytes, ≤ [`MAX_KEY_BLOCK`]): MAC keys,
-    /// write keys and IVs, which leave. The randoms are also those of the
-    /// exporter. → [`StepReply::KeyBlock`]. One-shot, after the master secret.
+    /// TLS 1.2: the key block (`len` bytes, ≤ [`MAX_KEY_BLOCK`]).
+    /// → [`StepReply::KeyBlock`]. One-shot, after the master secret.
     Tls12KeyBlock {
         client_random: [u8; 32],
         server_random: [u8; 32],
         len: u8,
     },
     /// TLS 1.2: Finished `verify_data` of `side` over the handshake hash
-    /// `transcript`. With `expect` (the peer's), the TA compares in constant
-    /// time → [`StepReply::Verified`], or fails with `FinishedMismatch`.
-    /// Without, → [`StepReply::VerifyData`] (12 bytes). Once per side.
-    Tls12Finished {
-        side: Role,
-        transcript: Digest,
-        expect: Option<[u8; 12]>,
-    },
-    /// TLS 1.2 client, after the master secret: `transcript` is the
-    /// midstate of the handshake hash through ClientKeyExchange. The TA
-    /// builds CertificateVerify (if `certificate_verify`: ECDSA-SHA256 with
-    /// the session's key, scheme 0x0403) and Finished, appends both to the
-    /// transcript and keeps the server Finished it expects. DTLS framing
-    /// (12-byte headers) when `dtls_message_seq` gives the first message's
-    /// sequence number. → [`StepReply::ClientFlight`]. One-shot.
-    Tls12ClientFlight {
-        transcript: Transcript,
-        certificate_verify: bool,
-        dtls_message_seq: Option<u16>,
-    },
-    /// TLS 1.2 client, after `Tls12ClientFlight`: checks the server's
-    /// Finished in constant time. → `Verified` or `FinishedMismatch`. One-shot.
-    Tls12VerifyServerFinished { verify_data: [u8; 12] },
+    /// `transcript`. → [`StepReply::VerifyData`] (12 bytes). Once per side.
+    Tls12Finished { side: Role, transcript: Digest },
     /// TLS 1.2 RFC 5705 exporter, after both Finished: `len` bytes (≤
     /// [`MAX_EXPORT`]) for `label` and `context`, which leave. The oneM2M
-    /// labels (`EXPORTER-oneM2M-…`) and the labels RFC 5246/7627 reserve are
-    /// refused (`LabelNotAllowed`): use [`Step::ExportKey`].
-    /// → [`StepReply::Exported`].
+    /// labels and the labels RFC 5246/7627 reserve are refused
+    /// (`LabelNotAllowed`): use [`Step::ExportKey`].
     Tls12Export {
         label: Vec<u8, MAX_LABEL>,
         context: Option<Vec<u8, MAX_CONTEXT>>,
         len: u16,
     },
-    /// TLS 1.3, external PSK session, before `Tls13Handshake`: the PSK
-    /// binder (RFC 8446 §4.2.11.2, "ext binder") over the truncated
-    /// ClientHello hash. → [`StepReply::VerifyData`] (32 bytes). One-shot.
-    Tls13Binder { transcript: Digest },
-    /// TLS 1.3: early secret (from the PSK, or zeros), ECDH with
-    /// `peer_public` (given iff the session has ECDHE), handshake secret and
-    /// both handshake traffic secrets over `transcript` = Hash(ClientHello ‖
+    /// TLS 1.3: ECDH with `peer_public`, handshake secret and both
+    /// handshake traffic secrets over `transcript` = Hash(ClientHello ‖
     /// ServerHello); their keys (`key_len` 16 or 32) and IVs leave.
     /// → [`StepReply::TrafficKeys`]. One-shot.
     Tls13Handshake {
-        peer_public: Option<PublicKey>,
+        peer_public: PublicKey,
         transcript: Digest,
         key_len: u8,
     },
-    /// TLS 1.3: signs the CertificateVerify content (RFC 8446 §4.4.3; the
-    /// session's role picks the context string) over `transcript` with the
-    /// session's signing key. → [`StepReply::Signature`] (`r ‖ s`). One-shot.
-    Tls13CertificateVerify { transcript: Digest },
-    /// TLS 1.3: Finished of `side` (HMAC with the finished key of that side's
-    /// handshake traffic secret) over `transcript`. With `expect`: constant-
-    /// time check → `Verified` or `FinishedMismatch`; without →
-    /// `VerifyData` (32 bytes). Once per side, after `Tls13Handshake`.
-    Tls13Finished {
-        side: Role,
-        transcript: Digest,
-        expect: Option<Digest>,
-    },
+    /// TLS 1.3: signs `content`, which must be a CertificateVerify content
+    /// (RFC 8446 §4.4.3: 64 spaces, the context string of the session's
+    /// role, 0x00, a 32-byte hash), with the session's key. One-shot,
+    /// after `Tls13Handshake`. → [`StepReply::Signature`].
+    Tls13SignCertificateVerify { content: Vec<u8, TLS13_CV_CONTENT> },
+    /// TLS 1.3: Finished of `side` over `transcript`. → `VerifyData` (32
+    /// bytes). Once per side, after `Tls13Handshake`.
+    Tls13Finished { side: Role, transcript: Digest },
     /// TLS 1.3: master secret, both application traffic secrets and the
     /// exporter master secret over `transcript` (through server Finished);
     /// the traffic keys and IVs leave. → [`StepReply::TrafficKeys`].
-    /// One-shot, after the server's Finished was computed or checked.
+    /// One-shot, after the server's Finished was computed.
     Tls13Application { transcript: Digest, key_len: u8 },
-    /// TLS 1.3: the next application traffic secret of `side` (RFC 8446
-    /// §7.2); its key and IV leave. → [`StepReply::TrafficKey`].
+    /// TLS 1.3: the next application traffic secret of `side`.
+    /// → [`StepReply::TrafficKey`].
     Tls13KeyUpdate { side: Role, key_len: u8 },
-    /// TLS 1.3 exporter (RFC 8446 §7.5) after `Tls13Application`:
-    /// `context_hash` is SHA-256 of the context (of the empty string for
-    /// none). Label rules as for `Tls12Export`. → [`StepReply::Exported`].
+    /// TLS 1.3 exporter (RFC 8446 §7.5) after `Tls13Application`.
     Tls13Export {
         label: Vec<u8, MAX_LABEL>,
         context_hash: Digest,
@@ -230,10 +319,11 @@ pub enum Step {
     },
     /// The oneM2M exporter (TS-0003 §10.3; RFC 5705 / RFC 8446 §7.5, no
     /// context), 48 bytes, kept inside: the 32 least significant (last)
-    /// bytes become a new secret `object` in the SE of the session's
-    /// credential; the 16 most significant (first) are the RelativeKeID,
-    /// which leaves. Needs a completed handshake and a credential whose SUID
-    /// use digit fits the label (see [`OneM2mExport`]).
+    /// bytes become a new secret `object` in the SE instance the session
+    /// was bound to; the 16 most significant (first) are the RelativeKeID,
+    /// which leaves. Needs a completed handshake, the caller's `HANDSHAKE`
+    /// grant on the session's credential at this moment, and a credential
+    /// whose SUID use digit fits the label (see [`OneM2mExport`]).
     /// → [`StepReply::ExportedKey`].
     ExportKey { label: OneM2mExport, object: Name },
 }
@@ -248,19 +338,6 @@ pub enum MasterSeed {
     },
     /// RFC 7627: label "extended master secret", seed the session hash.
     Extended { session_hash: Digest },
-}
-
-/// A SHA-256 computation in progress (FIPS 180-4 §6.2): the chaining
-/// value after `length - tail.len()` bytes (a multiple of 64), and the
-/// bytes not yet compressed. `seam_core::crypto::hash::Sha256Midstate`
-/// produces and consumes it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transcript {
-    /// The eight 32-bit state words, big-endian.
-    pub state: [u8; 32],
-    /// Bytes hashed so far, including `tail`.
-    pub length: u64,
-    pub tail: Vec<u8, 63>,
 }
 
 /// The oneM2M exporter labels (TS-0003 §10.3) and the SUID use digit the
@@ -314,16 +391,56 @@ pub struct TrafficKey {
     pub iv: [u8; 12],
 }
 
+/// A handshake message the TA built, with its TLS or DTLS header, exactly
+/// as it enters the transcript: send it as it is.
+pub type HsMessage = Vec<u8, MAX_HS_MESSAGE>;
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum HandshakeReply {
+    ClientOpened {
+        session: SessionId,
+        /// The ClientHello's random.
+        random: [u8; 32],
+        /// Our ephemeral P-256 key for the ClientKeyExchange, if an ECDHE
+        /// suite was allowed.
+        public: Option<PublicKey>,
+    },
+    ClientFinished {
+        key_block: Vec<u8, MAX_KEY_BLOCK>,
+        /// Present iff our Certificate message is not empty.
+        certificate_verify: Option<HsMessage>,
+        finished: HsMessage,
+        /// The server's Finished must carry this (compare in constant time).
+        expected_server_verify_data: [u8; 12],
+    },
+    ServerOpened {
+        session: SessionId,
+        /// The ServerHello's random.
+        random: [u8; 32],
+        /// ECDHE suites: our point and the ServerKeyExchange signature.
+        ecdhe: Option<ServerEcdhe>,
+    },
+    ServerFinished {
+        key_block: Vec<u8, MAX_KEY_BLOCK>,
+        /// The client's Finished must carry this (compare in constant time).
+        expected_client_verify_data: [u8; 12],
+        /// Our Finished, over the transcript through the client's Finished.
+        finished: HsMessage,
+    },
     Opened {
         session: SessionId,
-        /// The ephemeral P-256 public key of an ECDHE session.
-        public: Option<PublicKey>,
-        /// The replies of `then`.
-        replies: Vec<StepReply, MAX_STEPS>,
+        /// The ephemeral P-256 public key.
+        public: PublicKey,
     },
     Steps(Vec<StepReply, MAX_STEPS>),
+}
+
+/// A server's ECDHE share: the point (uncompressed SEC 1) and the
+/// ServerKeyExchange signature (`r ‖ s`; TLS wants it DER-encoded).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerEcdhe {
+    pub public: PublicKey,
+    pub signature: Signature,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -333,13 +450,6 @@ pub enum StepReply {
     Signature(Signature),
     KeyBlock(Vec<u8, MAX_KEY_BLOCK>),
     VerifyData(Vec<u8, 32>),
-    Verified,
-    /// The exact handshake messages (with their TLS or DTLS headers) the TA
-    /// appended to the transcript: send them as they are.
-    ClientFlight {
-        certificate_verify: Option<Vec<u8, MAX_HS_MESSAGE>>,
-        finished: Vec<u8, MAX_HS_MESSAGE>,
-    },
     TrafficKeys {
         client: TrafficKey,
         server: TrafficKey,

@@ -27,8 +27,10 @@ pub use suid::{ParseSuidError, Suid, SuidError};
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
-/// Version of this protocol; the TA refuses any other with 4000 / `UnsupportedVersion`.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version of this protocol; the TA refuses any other with 4000 /
+/// `UnsupportedVersion`. Version 2: handshake sessions in which the TA
+/// chooses its random and hashes the transcript itself (see [`handshake`]).
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The TA's UUID, as OP-TEE names it (`/lib/optee_armtz/<uuid>.ta`).
 pub const TA_UUID: &str = "5ea30016-7a1e-4c0b-9d2e-0e2d1c5e5ea3";

@@ -148,7 +148,21 @@ pub enum Reason {
     /// (a oneM2M label whose output must stay inside, a reserved label, a
     /// credential of the wrong use).
     LabelNotAllowed,
+    /// What authorised a handshake session is gone: its SE was retired (or
+    /// recreated), its credential deleted, or the caller's grant revoked;
+    /// the session is wiped.
+    HandshakeRevoked,
+    /// The handshake messages of a session operation are malformed, out of
+    /// order, or not this session's (another random, suite or key share);
+    /// the session is wiped.
+    BadTranscript,
 }
+
+/// What a client of another protocol version is told. Names the version
+/// this build speaks, so an old host library says what to upgrade to.
+const UNSUPPORTED_VERSION: &str =
+    "unsupported protocol version (this Secure Environment speaks version 2)";
+const _: () = assert!(crate::PROTOCOL_VERSION == 2, "update UNSUPPORTED_VERSION");
 
 impl Reason {
     /// The status code this reason is reported with.
@@ -173,6 +187,8 @@ impl Reason {
             StepOutOfOrder | HandshakeExpired => Status::OperationNotAllowed,
             FinishedMismatch => Status::OriginatorNotAuthenticated,
             LabelNotAllowed => Status::OriginatorHasNoPrivilege,
+            HandshakeRevoked => Status::OriginatorHasNoPrivilege,
+            BadTranscript => Status::BadRequest,
         }
     }
 
@@ -181,7 +197,7 @@ impl Reason {
         match self {
             Malformed => "request did not decode",
             TooLarge => "request larger than the protocol limit",
-            UnsupportedVersion => "unsupported protocol version",
+            UnsupportedVersion => UNSUPPORTED_VERSION,
             InvalidName => "invalid name (1-32 bytes of A-Z a-z 0-9 . _ -)",
             InvalidSuid => "invalid SUID (tens digit 1-4, units digit 0-5)",
             InvalidKeyMaterial => "invalid key material",
@@ -212,6 +228,12 @@ impl Reason {
             HandshakeExpired => "handshake session expired (session wiped)",
             FinishedMismatch => "peer Finished or binder does not verify (session wiped)",
             LabelNotAllowed => "exporter label or derivation not allowed here",
+            HandshakeRevoked => {
+                "the grant, key or SE that authorised this handshake session is gone (session wiped)"
+            }
+            BadTranscript => {
+                "handshake messages malformed or not this session's (session wiped)"
+            }
         }
     }
 }

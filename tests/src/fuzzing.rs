@@ -1,8 +1,9 @@
 //! A deterministic in-memory node for fuzzing `SecureEnvironment::process`
 //! and for replaying the fuzz corpus in ordinary tests.
 
+use seam::proto::handshake::{Framing, HandshakeOp};
 use seam::proto::jose::{JoseOp, JweAlg, JweEnc};
-use seam::proto::{AclEntry, AdminOp, IssuerOp, KeyRef, Op, Ops, Request, SignInput};
+use seam::proto::{heapless, AclEntry, AdminOp, IssuerOp, KeyRef, Op, Ops, Request, SignInput};
 use seam::{AdminKey, CommandSigner};
 use seam_core::store::MemStore;
 use seam_core::{Caller, Platform, SecureEnvironment};
@@ -125,6 +126,22 @@ pub fn key_still_signs(node: &mut FuzzNode) -> bool {
 }
 
 /// Valid requests of every kind against the fixture: the fuzz seed corpus.
+/// A DTLS 1.2 ClientHello message offering ECDHE_ECDSA_WITH_AES_128_CCM_8
+/// and the extended master secret.
+fn client_hello() -> Vec<u8> {
+    let mut body = vec![0xfe, 0xfd];
+    body.extend_from_slice(&[0x5a; 32]);
+    body.extend_from_slice(&[0, 0, 0, 2, 0xc0, 0xae, 1, 0, 0, 4, 0, 0x17, 0, 0]);
+    let n = body.len();
+    let len = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+    let mut m = vec![1];
+    m.extend_from_slice(&len);
+    m.extend_from_slice(&[0, 0, 0, 0, 0]);
+    m.extend_from_slice(&len);
+    m.extend_from_slice(&body);
+    m
+}
+
 pub fn seeds() -> Vec<(String, Vec<u8>)> {
     let mut node = node();
     let identity = node_identity(&mut node);
@@ -286,6 +303,38 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
             admin_cmd(vec![AdminOp::Delete {
                 object: "aes".try_into().unwrap(),
             }]),
+        ),
+        // Handshake operations: ServerOpen parses its ClientHello before any
+        // grant check, so the fuzzer reaches the TA's message parser.
+        (
+            "hs-server-open",
+            Op::Handshake(HandshakeOp::ServerOpen {
+                framing: Framing::Dtls,
+                suite: 0xC0AE,
+                client_hello: heapless::Vec::from_slice(&client_hello()).unwrap(),
+                psks: heapless::Vec::new(),
+                sign: Some(KeyRef {
+                    se: se(),
+                    key: "sig".try_into().unwrap(),
+                    suid: crate::suid(25),
+                }),
+            }),
+        ),
+        (
+            "hs-client-open",
+            Op::Handshake(HandshakeOp::ClientOpen {
+                framing: Framing::Tls,
+                suites: heapless::Vec::from_slice(&[0x00AE, 0xC023]).unwrap(),
+                psk: None,
+                sign: None,
+            }),
+        ),
+        (
+            "hs-client-finish",
+            Op::Handshake(HandshakeOp::ClientFinish {
+                session: 1,
+                messages: heapless::Vec::from_slice(&client_hello()).unwrap(),
+            }),
         ),
         (
             "issuer-retire",

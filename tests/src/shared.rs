@@ -79,4 +79,47 @@ impl SharedTa {
     pub fn calls(&self) -> u64 {
         self.calls.load(Ordering::SeqCst)
     }
+
+    /// A client whose own invocations are counted in the returned counter
+    /// (as well as in [`SharedTa::calls`]).
+    pub fn counted_client(&self, who: Who) -> (Client, Arc<AtomicU64>) {
+        let calls = Arc::new(AtomicU64::new(0));
+        let caller = match who {
+            Who::Public => Caller::Public,
+            other => Caller::Client(other.id()),
+        };
+        let inner = As {
+            ta: self.clone(),
+            caller,
+        };
+        let client = Client::new(Counting {
+            inner,
+            calls: calls.clone(),
+        });
+        (client, calls)
+    }
+
+    /// The clock this TA instance's handshake sessions expire by.
+    pub fn set_clock(&self, clock: seam_core::ManualClock) {
+        self.sim
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .set_clock(clock);
+    }
+
+    /// What the TA does when `who`'s last TEE session closes.
+    pub fn close_handshakes(&self, who: Who) {
+        self.sim
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .close_handshakes(&Caller::Client(who.id()));
+    }
+
+    /// Handshake sessions the TA holds now.
+    pub fn handshake_count(&self) -> usize {
+        self.sim
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .handshake_count()
+    }
 }

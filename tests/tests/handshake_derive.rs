@@ -5,8 +5,8 @@
 //! 1.2 PSK key block) must equal the one computed from the reference key.
 
 use seam::proto::handshake::{
-    Derivation, E2eKey, MasterSeed, Role, Step, StepReply, KM_LABEL, KPSA_LABEL,
-    SESSION_ESPRIM_LABEL, USAGE_CONSTRAINED_LABEL,
+    Derivation, E2eKey, Framing, KM_LABEL, KPSA_LABEL, SESSION_ESPRIM_LABEL,
+    USAGE_CONSTRAINED_LABEL,
 };
 use seam::proto::{heapless, AdminOp, KeyRef, ObjectKind, Ops, Reason};
 use seam::Client;
@@ -106,29 +106,27 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
     );
     assert_eq!(kpsa.suid, seam_tests::suid(22));
     let kpsa_ref = r::hmac(&KE, &[KPSA_LABEL.as_bytes(), b"enrolee-b.example"]);
-    // Kpsa is a (D)TLS key: no MAC, but a PSK handshake shows its value.
-    let (cr, sr) = ([1u8; 32], [2u8; 32]);
+    // Kpsa is a (D)TLS key: no MAC, but a PSK handshake shows its value
+    // (TLS_PSK_WITH_AES_128_CCM_8, no extended master secret).
     let opened = c
-        .handshake_open(
-            Role::Server,
-            Some(&kpsa),
-            false,
-            None,
-            vec![
-                Step::Tls12MasterSecret {
-                    peer_public: None,
-                    seed: MasterSeed::Randoms {
-                        client_random: cr,
-                        server_random: sr,
-                    },
-                },
-                Step::Tls12KeyBlock {
-                    client_random: cr,
-                    server_random: sr,
-                    len: 40,
-                },
-            ],
-        )
+        .handshake_client_open(Framing::Tls, &[0xC0A8], Some(&kpsa), None)
+        .unwrap();
+    let (cr, sr) = (opened.random, [2u8; 32]);
+    let message = |kind: u8, body: &[u8]| {
+        let n = body.len();
+        [&[kind, (n >> 16) as u8, (n >> 8) as u8, n as u8][..], body].concat()
+    };
+    let hello =
+        |random: &[u8; 32], suite: &[u8]| [&[3, 3][..], random, &[0], suite, &[1, 0]].concat();
+    let transcript = [
+        message(1, &hello(&cr, &[0, 2, 0xC0, 0xA8])),
+        message(2, &[&[3, 3][..], &sr, &[0, 0xC0, 0xA8, 0]].concat()),
+        message(14, &[]),
+        message(16, &[0, 1, b'x']),
+    ]
+    .concat();
+    let done = c
+        .handshake_client_finish(opened.session, &transcript)
         .unwrap();
     let master = r::prf(
         &r::psk_premaster(&kpsa_ref),
@@ -137,11 +135,8 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
         48,
     );
     assert_eq!(
-        opened.replies[1],
-        StepReply::KeyBlock(
-            heapless::Vec::from_slice(&r::prf(&master, "key expansion", &[sr, cr].concat(), 40))
-                .unwrap()
-        )
+        done.key_block,
+        r::prf(&master, "key expansion", &[sr, cr].concat(), 40)
     );
     c.handshake_close(opened.session).unwrap();
     // ...and it does not MAC: its SUID's use is (D)TLS, so the deriver was

@@ -1,7 +1,7 @@
-//! TLS 1.3 handshake sessions driven the way seam's own engine would (the
-//! rustls path is in tls_interop.rs): batched steps, the peer's Finished
-//! checked inside, CertificateVerify, external PSK with its binder, the
-//! exporter, all against Python's HKDF (RFC 5869 / RFC 8446 §7.1).
+//! TLS 1.3 handshake sessions on the step interface (the rustls path is in
+//! tls_interop.rs): batched steps, CertificateVerify inside the session, the
+//! exporter and key update, all against Python's HKDF (RFC 5869 / RFC 8446
+//! §7.1); every session is ECDHE with the TA's fresh key.
 
 use p256::ecdsa::signature::hazmat::PrehashVerifier;
 use seam::proto::handshake::{OneM2mExport, Role, Step, StepReply, TrafficKey};
@@ -86,10 +86,8 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
     let calls_before = ta.as_ref().map(|t| t.calls());
 
     // 1: the key share.
-    let opened = c
-        .handshake_open(Role::Client, None, true, Some(&s.key("cert", 42)), vec![])
-        .unwrap();
-    let ta_public = opened.public.unwrap();
+    let opened = c.handshake_open(Role::Client, &s.key("cert", 42)).unwrap();
+    let ta_public = opened.public;
     let peer = p256::SecretKey::from_slice(&[0x24; 32]).unwrap();
     let peer_public = PublicKey(
         peer.public_key()
@@ -120,7 +118,7 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
         .handshake_step(
             opened.session,
             Step::Tls13Handshake {
-                peer_public: Some(peer_public),
+                peer_public,
                 transcript: h1,
                 key_len: 16,
             },
@@ -134,9 +132,16 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
         }
     );
 
-    // 3: the server's Finished checked inside, application keys, our
-    // CertificateVerify and Finished.
-    let server_vd: [u8; 32] = finished(&reference.hs_server, &h2).try_into().unwrap();
+    // 3: the server's expected Finished (compared by the caller),
+    // application keys, our CertificateVerify and Finished.
+    let server_vd = finished(&reference.hs_server, &h2);
+    let content = [
+        &[0x20u8; 64][..],
+        b"TLS 1.3, client CertificateVerify",
+        &[0],
+        &h4.0,
+    ]
+    .concat();
     let replies = c
         .handshake_steps(
             opened.session,
@@ -144,17 +149,17 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
                 Step::Tls13Finished {
                     side: Role::Server,
                     transcript: h2,
-                    expect: Some(Digest(server_vd)),
                 },
                 Step::Tls13Application {
                     transcript: h3,
                     key_len: 16,
                 },
-                Step::Tls13CertificateVerify { transcript: h4 },
+                Step::Tls13SignCertificateVerify {
+                    content: heapless::Vec::from_slice(&content).unwrap(),
+                },
                 Step::Tls13Finished {
                     side: Role::Client,
                     transcript: h5,
-                    expect: None,
                 },
             ],
         )
@@ -162,7 +167,10 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
     if let Some(before) = calls_before {
         assert_eq!(ta.as_ref().unwrap().calls() - before, 3);
     }
-    assert_eq!(replies[0], StepReply::Verified);
+    assert_eq!(
+        replies[0],
+        StepReply::VerifyData(heapless::Vec::from_slice(&server_vd).unwrap())
+    );
     assert_eq!(
         replies[1],
         StepReply::TrafficKeys {
@@ -173,13 +181,6 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
     let StepReply::Signature(sig) = &replies[2] else {
         panic!("{:?}", replies[2])
     };
-    let content = [
-        &[0x20u8; 64][..],
-        b"TLS 1.3, client CertificateVerify",
-        &[0],
-        &h4.0,
-    ]
-    .concat();
     let vk = p256::ecdsa::VerifyingKey::from_sec1_bytes(cert_public.as_bytes()).unwrap();
     vk.verify_prehash(
         &r::sha256(&[&content]),
@@ -235,157 +236,20 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
 }
 
 #[test]
-fn external_psk_binder_and_pairwise_key_export() {
+fn early_application_keys_and_a_second_signature_are_refused() {
     let device = Device::new();
     let s = setup(&device);
     let mut c = device.client_as(OWNER_CSE);
-    let (h0, h1, h2, h3) = (
-        h("truncated ClientHello"),
-        h("CH..SH"),
-        h("..server EncryptedExtensions"),
-        h("..server Finished"),
-    );
-    // psk_ke: one invocation for the binder and, after ServerHello, one for
-    // the handshake keys.
-    let opened = c
-        .handshake_open(
-            Role::Client,
-            Some(&s.key("psk", 12)),
-            false,
-            None,
-            vec![Step::Tls13Binder { transcript: h0 }],
-        )
-        .unwrap();
-    let early = r::extract(&[], &PSK);
-    let binder_key = derive(&early, "ext binder", &r::sha256(&[]));
-    assert_eq!(
-        opened.replies[0],
-        StepReply::VerifyData(heapless::Vec::from_slice(&finished(&binder_key, &h0)).unwrap())
-    );
-    let reference = schedule(Some(&PSK), None, &h1);
-    let server_vd: [u8; 32] = finished(&reference.hs_server, &h2).try_into().unwrap();
-    let replies = c
-        .handshake_steps(
-            opened.session,
-            vec![
-                Step::Tls13Handshake {
-                    peer_public: None,
-                    transcript: h1,
-                    key_len: 16,
-                },
-                Step::Tls13Finished {
-                    side: Role::Server,
-                    transcript: h2,
-                    expect: Some(Digest(server_vd)),
-                },
-                Step::Tls13Application {
-                    transcript: h3,
-                    key_len: 16,
-                },
-                Step::Tls13Finished {
-                    side: Role::Client,
-                    transcript: h3,
-                    expect: None,
-                },
-            ],
-        )
-        .unwrap();
-    assert_eq!(
-        replies[0],
-        StepReply::TrafficKeys {
-            client: traffic(&reference.hs_client),
-            server: traffic(&reference.hs_server),
-        }
-    );
-    assert_eq!(replies[1], StepReply::Verified);
-
-    // A (D)TLS credential (SUID x2) may make the pairwise ESCertKE key, not Ke.
-    let ke = c.handshake_step(
-        opened.session,
-        Step::ExportKey {
-            label: OneM2mExport::Bootstrap,
-            object: "ke".try_into().unwrap(),
-        },
-    );
-    assert_eq!(ke.unwrap_err().reason(), Some(Reason::LabelNotAllowed));
-    // (that refusal wiped the session: redo the handshake)
-    let opened = c
-        .handshake_open(
-            Role::Client,
-            Some(&s.key("psk", 12)),
-            false,
-            None,
-            vec![
-                Step::Tls13Handshake {
-                    peer_public: None,
-                    transcript: h1,
-                    key_len: 16,
-                },
-                Step::Tls13Finished {
-                    side: Role::Server,
-                    transcript: h2,
-                    expect: None,
-                },
-                Step::Tls13Application {
-                    transcript: h3,
-                    key_len: 16,
-                },
-                Step::ExportKey {
-                    label: OneM2mExport::EsCertKe,
-                    object: "pairwise".try_into().unwrap(),
-                },
-            ],
-        )
-        .unwrap();
-    let StepReply::ExportedKey {
-        relative_id,
-        object,
-    } = &opened.replies[3]
-    else {
-        panic!("{:?}", opened.replies)
-    };
-    let exporter = derive(&reference.master, "exp master", &h3.0);
-    let secret = derive(&exporter, "EXPORTER-oneM2M-ESCertKE", &r::sha256(&[]));
-    let full = r::expand_label(&secret, "exporter", &r::sha256(&[]), 48);
-    assert_eq!(&relative_id[..], &full[..16]);
-    assert_eq!(object.suid, Some(seam_tests::suid(43)));
-    // The key (the last 32 bytes) stays inside and MACs as Python says.
-    let pairwise = seam::KeyRef {
-        key: "pairwise".try_into().unwrap(),
-        suid: seam_tests::suid(43),
-        ..s.key("psk", 12)
-    };
-    let tag = c.mac(&pairwise, b"ESPrim").unwrap();
-    assert_eq!(tag.to_vec(), r::hmac(&full[16..], &[b"ESPrim"]));
-}
-
-#[test]
-fn a_wrong_server_finished_or_early_application_is_refused() {
-    let device = Device::new();
-    let s = setup(&device);
-    let mut c = device.client_as(OWNER_CSE);
-    let psk = s.key("psk", 12);
+    let peer = p256::SecretKey::from_slice(&[0x24; 32]).unwrap();
+    let peer_public = PublicKey(peer.public_key().to_sec1_bytes()[..].try_into().unwrap());
     let handshake = || Step::Tls13Handshake {
-        peer_public: None,
+        peer_public,
         transcript: h("x"),
         key_len: 16,
     };
-    let opened = c
-        .handshake_open(Role::Client, Some(&psk), false, None, vec![handshake()])
-        .unwrap();
-    let bad = Step::Tls13Finished {
-        side: Role::Server,
-        transcript: h("y"),
-        expect: Some(Digest([0; 32])),
-    };
-    assert_eq!(
-        c.handshake_step(opened.session, bad).unwrap_err().reason(),
-        Some(Reason::FinishedMismatch)
-    );
     // Application keys before the server's Finished: out of order.
-    let opened = c
-        .handshake_open(Role::Client, Some(&psk), false, None, vec![handshake()])
-        .unwrap();
+    let opened = c.handshake_open(Role::Client, &s.key("psk", 12)).unwrap();
+    c.handshake_step(opened.session, handshake()).unwrap();
     let early = Step::Tls13Application {
         transcript: h("z"),
         key_len: 16,
@@ -396,14 +260,34 @@ fn a_wrong_server_finished_or_early_application_is_refused() {
             .reason(),
         Some(Reason::StepOutOfOrder)
     );
-    // A binder after the handshake, or without a PSK.
-    let opened = c
-        .handshake_open(Role::Client, None, true, None, vec![])
-        .unwrap();
+    // A session bound to a PSK cannot sign; one bound to the key signs once.
+    let content = [
+        &[0x20u8; 64][..],
+        b"TLS 1.3, client CertificateVerify",
+        &[0],
+        &h("t").0,
+    ]
+    .concat();
+    let sign = || Step::Tls13SignCertificateVerify {
+        content: heapless::Vec::from_slice(&content).unwrap(),
+    };
+    let opened = c.handshake_open(Role::Client, &s.key("psk", 12)).unwrap();
+    c.handshake_step(opened.session, handshake()).unwrap();
     assert_eq!(
-        c.handshake_step(opened.session, Step::Tls13Binder { transcript: h("b") })
+        c.handshake_step(opened.session, sign())
             .unwrap_err()
             .reason(),
         Some(Reason::InvalidParameter)
     );
+    let opened = c.handshake_open(Role::Client, &s.key("cert", 42)).unwrap();
+    c.handshake_step(opened.session, handshake()).unwrap();
+    c.handshake_step(opened.session, sign()).unwrap();
+    assert_eq!(
+        c.handshake_step(opened.session, sign())
+            .unwrap_err()
+            .reason(),
+        Some(Reason::StepOutOfOrder)
+    );
+    // The oneM2M exporter does not leave through the generic one.
+    let _ = OneM2mExport::EsCertKe;
 }

@@ -13,7 +13,7 @@ use crate::flight::FlightItem;
 use crate::msgs::codec::DecodeError;
 use crate::msgs::enums::{ContentType, HandshakeType};
 use crate::msgs::handshake::{self, full_message};
-use crate::secrets::{HandshakeSecrets, MasterSeed, SecretsError};
+use crate::secrets::{HandshakeSecrets, SecretsError};
 use crate::{AlertDescription, Cause, Config, DtlsError, Role, Step, Suite};
 
 /// What the connection hands a state: a whole handshake message, or the
@@ -281,18 +281,7 @@ pub(crate) struct Negotiated {
     pub suite: Suite,
     pub client_random: [u8; 32],
     pub server_random: [u8; 32],
-    /// RFC 7627 was negotiated.
-    pub extended_master_secret: bool,
     pub transcript: Transcript,
-}
-
-impl Negotiated {
-    /// The master secret's seed, at the ClientKeyExchange.
-    pub fn seed(&self) -> MasterSeed {
-        if self.extended_master_secret {
-            MasterSeed::Extended(self.transcript.hash())
-        } else {
-            MasterSeed::Randoms
-        }
-    }
+    /// Client: our ECDHE point, from the Secure Environment's first call.
+    pub own_share: Option<Vec<u8>>,
 }

@@ -198,9 +198,15 @@ impl<S: HandshakeSecrets> Connection<S> {
         };
         let first = match role {
             Role::Client => client::start(&mut cx),
-            Role::Server => server::start(&mut cx),
+            Role::Server => Ok(server::start(&mut cx)),
         };
-        c.phase = Phase::Running(first);
+        match first {
+            Ok(state) => c.phase = Phase::Running(state),
+            // The Secure Environment refused to open the handshake.
+            Err(e) => {
+                c.record_error(e);
+            }
+        }
         c
     }
 
@@ -714,56 +720,35 @@ impl<S: HandshakeSecrets> Connection<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cipher::TrafficKeys;
     use crate::msgs::codec::Codec as _;
     use crate::msgs::enums::{ext, HandshakeType};
     use crate::msgs::handshake::{full_message, Extension, ServerHello};
-    use crate::secrets::{
-        ClientFlight, ClientFlightRequest, MasterSeed, PeerKeyExchange, SecretsError,
-        ServerKeyShare,
-    };
+    use crate::secrets::{ClientFinish, ClientOpen, SecretsError, ServerFinish, ServerOpen};
     use crate::PeerTrust;
 
-    /// Secrets no test here should reach: every call fails.
+    /// Secrets that open a client handshake (a fixed random and point) and
+    /// that no test here should reach further: every other call fails.
     struct Unreachable;
 
     impl HandshakeSecrets for Unreachable {
-        fn client_key_share(&mut self, _: Suite, _: bool) -> Result<Option<Vec<u8>>, SecretsError> {
+        fn client_open(&mut self, _: Variant, _: &[Suite]) -> Result<ClientOpen, SecretsError> {
+            Ok(ClientOpen {
+                random: [0; 32],
+                public: Some(vec![4; 65]),
+            })
+        }
+        fn client_finish(&mut self, _: Suite, _: &[u8]) -> Result<ClientFinish, SecretsError> {
             Err(SecretsError::Failed("not reached".into()))
         }
-        fn client_flight(
+        fn server_open(
             &mut self,
-            _: &ClientFlightRequest<'_>,
-        ) -> Result<ClientFlight, SecretsError> {
-            Err(SecretsError::Failed("not reached".into()))
-        }
-        fn verify_server_finished(&mut self, _: &[u8; 12]) -> Result<(), SecretsError> {
-            Err(SecretsError::Failed("not reached".into()))
-        }
-        fn server_key_share(
-            &mut self,
+            _: Variant,
             _: Suite,
-            _: &[u8; 32],
-            _: &[u8; 32],
-        ) -> Result<Option<ServerKeyShare>, SecretsError> {
+            _: &[u8],
+        ) -> Result<ServerOpen, SecretsError> {
             Err(SecretsError::Failed("not reached".into()))
         }
-        fn server_keys(
-            &mut self,
-            _: Suite,
-            _: PeerKeyExchange<'_>,
-            _: MasterSeed,
-            _: &[u8; 32],
-            _: &[u8; 32],
-        ) -> Result<TrafficKeys, SecretsError> {
-            Err(SecretsError::Failed("not reached".into()))
-        }
-        fn server_finished(
-            &mut self,
-            _: &[u8; 32],
-            _: &[u8; 12],
-            _: &[u8; 32],
-        ) -> Result<[u8; 12], SecretsError> {
+        fn server_finish(&mut self, _: Suite, _: &[u8]) -> Result<ServerFinish, SecretsError> {
             Err(SecretsError::Failed("not reached".into()))
         }
     }

@@ -9,15 +9,13 @@ use std::time::Instant;
 
 use zeroize::Zeroizing;
 
-use super::cipher::TrafficKeys;
 use super::connection::{Connection, OsRandom, RandomSource};
 use super::handshake::{ClientHello, FragmentHeader, HandshakeType, Reader};
 use super::record::{self, ContentType};
 use super::secrets::{
-    ClientFlight, ClientFlightRequest, HandshakeSecrets, MasterSeed, PeerKeyExchange, SecretsError,
-    ServerKeyShare,
+    ClientFinish, ClientOpen, HandshakeSecrets, SecretsError, ServerFinish, ServerOpen,
 };
-use super::{Config, Role, Suite};
+use super::{Config, Role, Suite, Variant};
 
 /// What to do with a datagram from an address that has no connection yet.
 #[derive(Debug, PartialEq, Eq)]
@@ -124,39 +122,16 @@ fn refused() -> SecretsError {
 }
 
 impl HandshakeSecrets for NoSecrets {
-    fn client_key_share(&mut self, _: Suite, _: bool) -> Result<Option<Vec<u8>>, SecretsError> {
+    fn client_open(&mut self, _: Variant, _: &[Suite]) -> Result<ClientOpen, SecretsError> {
         Err(refused())
     }
-    fn client_flight(&mut self, _: &ClientFlightRequest<'_>) -> Result<ClientFlight, SecretsError> {
+    fn client_finish(&mut self, _: Suite, _: &[u8]) -> Result<ClientFinish, SecretsError> {
         Err(refused())
     }
-    fn verify_server_finished(&mut self, _: &[u8; 12]) -> Result<(), SecretsError> {
+    fn server_open(&mut self, _: Variant, _: Suite, _: &[u8]) -> Result<ServerOpen, SecretsError> {
         Err(refused())
     }
-    fn server_key_share(
-        &mut self,
-        _: Suite,
-        _: &[u8; 32],
-        _: &[u8; 32],
-    ) -> Result<Option<ServerKeyShare>, SecretsError> {
-        Err(refused())
-    }
-    fn server_keys(
-        &mut self,
-        _: Suite,
-        _: PeerKeyExchange<'_>,
-        _: MasterSeed,
-        _: &[u8; 32],
-        _: &[u8; 32],
-    ) -> Result<TrafficKeys, SecretsError> {
-        Err(refused())
-    }
-    fn server_finished(
-        &mut self,
-        _: &[u8; 32],
-        _: &[u8; 12],
-        _: &[u8; 32],
-    ) -> Result<[u8; 12], SecretsError> {
+    fn server_finish(&mut self, _: Suite, _: &[u8]) -> Result<ServerFinish, SecretsError> {
         Err(refused())
     }
 }

@@ -1,18 +1,24 @@
 //! The boundary between the (D)TLS engine and whoever holds the secrets.
 //!
-//! [`HandshakeSecrets`] has one method per batch of secret steps, shaped so
-//! that each call is one TA invocation of seam's handshake sessions
-//! (`seam_proto::handshake`):
+//! [`HandshakeSecrets`] has two methods per role, shaped so that each call
+//! is one TA invocation of seam's handshake sessions
+//! (`seam_proto::handshake`): **two invocations per handshake**, for every
+//! suite, in both roles.
 //!
-//! | handshake | calls (= TA invocations) |
-//! |---|---|
-//! | client, ECDHE_ECDSA (with or without a client certificate) | [`client_key_share`] · [`client_flight`] · [`verify_server_finished`] = 3 |
-//! | client, PSK | [`client_flight`] · [`verify_server_finished`] = 2 |
-//! | server, ECDHE_ECDSA | [`server_key_share`] · [`server_keys`] · [`server_finished`] = 3 |
-//! | server, PSK | [`server_keys`] · [`server_finished`] = 2 |
+//! | role | first call | second call |
+//! |---|---|---|
+//! | client | [`client_open`]: our random (+ ECDHE point), before the ClientHello | [`client_finish`]: after our ClientKeyExchange, with every message so far → key block, CertificateVerify, Finished, the server's expected verify_data |
+//! | server | [`server_open`]: on the ClientHello → our random (+ ECDHE point and ServerKeyExchange signature) | [`server_finish`]: after the client's ClientKeyExchange (and CertificateVerify) → key block, the client's expected verify_data, our Finished |
 //!
-//! What crosses it: randoms, transcripts (public), public keys, PSK
-//! identities (public), signatures, Finished messages and the traffic keys.
+//! Whoever implements it owns what makes the handshake its own: it chooses
+//! our random and our ECDHE key, and hashes the transcript itself from the
+//! message bytes it is given. The engine compares the peer's Finished with
+//! the expected verify_data in constant time, and verifies the peer's
+//! certificate and signatures (public values) itself. Retransmissions
+//! never call it.
+//!
+//! What crosses it: randoms, handshake messages (public), public keys,
+//! signatures, Finished messages and verify_data, and the traffic keys.
 //! What never does: PSKs, private keys, ECDH shared secrets, premaster and
 //! master secrets.
 //!
@@ -20,53 +26,39 @@
 //! (`seam::dtls::SeamSecrets`, on the real TA or the simulator); this crate
 //! never computes a handshake secret itself.
 //!
-//! [`client_key_share`]: HandshakeSecrets::client_key_share
-//! [`client_flight`]: HandshakeSecrets::client_flight
-//! [`verify_server_finished`]: HandshakeSecrets::verify_server_finished
-//! [`server_key_share`]: HandshakeSecrets::server_key_share
-//! [`server_keys`]: HandshakeSecrets::server_keys
-//! [`server_finished`]: HandshakeSecrets::server_finished
+//! [`client_open`]: HandshakeSecrets::client_open
+//! [`client_finish`]: HandshakeSecrets::client_finish
+//! [`server_open`]: HandshakeSecrets::server_open
+//! [`server_finish`]: HandshakeSecrets::server_finish
 
 use std::fmt;
 
 use super::cipher::TrafficKeys;
-use super::Suite;
+use super::{Suite, Variant};
 
-/// The seed of the TLS 1.2 master secret.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MasterSeed {
-    /// RFC 5246 §8.1: `client_random ‖ server_random`.
-    Randoms,
-    /// RFC 7627: the session hash (SHA-256 of the handshake messages
-    /// through ClientKeyExchange).
-    Extended([u8; 32]),
-}
-
-/// What the client asks for once the server's flight is in.
+/// The client's random and, if an ECDHE suite is offered, its point.
 #[derive(Clone, Debug)]
-pub struct ClientFlightRequest<'a> {
-    pub suite: Suite,
-    /// The server's ephemeral point (ECDHE), absent for PSK.
-    pub peer_public: Option<&'a [u8]>,
-    pub seed: MasterSeed,
-    pub client_random: [u8; 32],
-    pub server_random: [u8; 32],
-    /// Every handshake message so far, through our ClientKeyExchange, as it
-    /// enters the handshake hash (with TLS or DTLS headers).
-    pub transcript: &'a [u8],
-    /// Produce a CertificateVerify (we sent a certificate).
-    pub certificate_verify: bool,
-    /// DTLS: the `message_seq` of the first message produced (the
-    /// CertificateVerify if any, else the Finished). `None` on TLS.
-    pub dtls_message_seq: Option<u16>,
+pub struct ClientOpen {
+    pub random: [u8; 32],
+    /// 65-byte uncompressed SEC 1, for the ClientKeyExchange.
+    pub public: Option<Vec<u8>>,
 }
 
 /// The client's key block and the messages that end its flight, each whole
 /// with its TLS or DTLS header, exactly as they enter the transcript.
-pub struct ClientFlight {
+pub struct ClientFinish {
     pub keys: TrafficKeys,
     pub certificate_verify: Option<Vec<u8>>,
     pub finished: Vec<u8>,
+    /// The server's Finished must carry this.
+    pub expected_server_verify_data: [u8; 12],
+}
+
+/// The server's random and, for ECDHE, its share.
+#[derive(Clone, Debug)]
+pub struct ServerOpen {
+    pub random: [u8; 32],
+    pub key_share: Option<ServerKeyShare>,
 }
 
 /// The server's ECDHE share.
@@ -78,11 +70,13 @@ pub struct ServerKeyShare {
     pub signature: Vec<u8>,
 }
 
-/// What the client sent in its ClientKeyExchange.
-#[derive(Clone, Copy, Debug)]
-pub enum PeerKeyExchange<'a> {
-    PskIdentity(&'a [u8]),
-    Ecdhe(&'a [u8]),
+/// The server's key block, the client's expected Finished and ours.
+pub struct ServerFinish {
+    pub keys: TrafficKeys,
+    /// The client's Finished must carry this.
+    pub expected_client_verify_data: [u8; 12],
+    /// Our Finished message, whole with its header.
+    pub finished: Vec<u8>,
 }
 
 /// Why a secret step failed.
@@ -112,60 +106,44 @@ impl fmt::Display for SecretsError {
     }
 }
 
-/// The secret steps of a TLS 1.2 / DTLS 1.2 handshake (see the module docs
-/// for the calls per handshake). One object serves one handshake; calls out
-/// of order fail.
+/// The secret side of a TLS 1.2 / DTLS 1.2 handshake (see the module docs
+/// for the calls per handshake). One object serves one handshake; calls
+/// out of order fail.
 pub trait HandshakeSecrets {
-    /// Client, once the server's flight is in: for ECDHE our ephemeral
-    /// public key (65-byte SEC 1); `None` for PSK (nothing to do yet).
-    /// `certificate`: we will send a certificate, so [`client_flight`]
-    /// must be able to sign a CertificateVerify.
-    ///
-    /// [`client_flight`]: HandshakeSecrets::client_flight
-    fn client_key_share(
+    /// Client, before the first ClientHello: our random and, if `suites`
+    /// has an ECDHE suite, our ephemeral point.
+    fn client_open(
+        &mut self,
+        variant: Variant,
+        suites: &[Suite],
+    ) -> Result<ClientOpen, SecretsError>;
+
+    /// Client, after our ClientKeyExchange: `messages` = every handshake
+    /// message from the ClientHello on, as hashed. A CertificateVerify comes
+    /// back iff our Certificate message is not empty.
+    fn client_finish(
         &mut self,
         suite: Suite,
-        certificate: bool,
-    ) -> Result<Option<Vec<u8>>, SecretsError>;
+        messages: &[u8],
+    ) -> Result<ClientFinish, SecretsError>;
 
-    /// Client: premaster (ECDH, or RFC 4279 from our PSK), master secret,
-    /// key block, and the CertificateVerify and Finished messages.
-    fn client_flight(
+    /// Server, on the ClientHello (`client_hello`: the message as hashed)
+    /// and the suite we chose.
+    fn server_open(
         &mut self,
-        req: &ClientFlightRequest<'_>,
-    ) -> Result<ClientFlight, SecretsError>;
+        variant: Variant,
+        suite: Suite,
+        client_hello: &[u8],
+    ) -> Result<ServerOpen, SecretsError>;
 
-    /// Client: checks the server's Finished (over the transcript through our
-    /// Finished, which the other side already knows).
-    fn verify_server_finished(&mut self, verify_data: &[u8; 12]) -> Result<(), SecretsError>;
-
-    /// Server, after the ClientHello: for ECDHE our ephemeral key and its
-    /// ServerKeyExchange signature; `None` for PSK.
-    fn server_key_share(
+    /// Server, after the client's ClientKeyExchange (and its
+    /// CertificateVerify, if it sent a certificate): `messages` = every
+    /// handshake message from the ClientHello on.
+    fn server_finish(
         &mut self,
         suite: Suite,
-        client_random: &[u8; 32],
-        server_random: &[u8; 32],
-    ) -> Result<Option<ServerKeyShare>, SecretsError>;
-
-    /// Server, after the ClientKeyExchange: premaster, master secret, key block.
-    fn server_keys(
-        &mut self,
-        suite: Suite,
-        peer: PeerKeyExchange<'_>,
-        seed: MasterSeed,
-        client_random: &[u8; 32],
-        server_random: &[u8; 32],
-    ) -> Result<TrafficKeys, SecretsError>;
-
-    /// Server: checks the client's Finished over `client_hash` and returns
-    /// ours over `server_hash` (the transcript through the client's Finished).
-    fn server_finished(
-        &mut self,
-        client_hash: &[u8; 32],
-        client_verify_data: &[u8; 12],
-        server_hash: &[u8; 32],
-    ) -> Result<[u8; 12], SecretsError>;
+        messages: &[u8],
+    ) -> Result<ServerFinish, SecretsError>;
 
     /// Secure Environment invocations so far (0 for in-process secrets).
     fn invocations(&self) -> u32 {

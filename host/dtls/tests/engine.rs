@@ -207,6 +207,13 @@ fn handshake(
     );
     assert_eq!(c.info().suite, Some(suite));
     assert!(c.info().extended_master_secret && s.info().extended_master_secret);
+    // Two TA invocations per handshake on each side, whatever the link did:
+    // retransmissions never call the TA.
+    assert_eq!(
+        (c.info().invocations, s.info().invocations),
+        (2, 2),
+        "{variant:?} {suite:?} seed {seed}"
+    );
     exchange(&mut c, &mut s, &mut to_s, &mut to_c, now);
     (c, s, stats)
 }

@@ -26,11 +26,8 @@ impl std::fmt::Debug for TaKxGroup {
 
 impl SupportedKxGroup for TaKxGroup {
     fn start(&self) -> Result<Box<dyn ActiveKeyExchange>, Error> {
-        let opened = self.0.open_ecdhe().map_err(secrets::ta_error)?;
-        let public = opened
-            .public
-            .ok_or_else(|| Error::General("seam TA: no ephemeral key".into()))?;
-        let glue = Arc::new(Glue::new(self.0.clone(), opened.session));
+        let (opened, glue) = self.0.open_ecdhe().map_err(secrets::ta_error)?;
+        let public = opened.public;
         secrets::register_kx(&public.0, glue.clone());
         Ok(Box::new(TaKx {
             glue,
@@ -83,8 +80,10 @@ impl ActiveKeyExchange for TaKx {
 
 impl Drop for TaKx {
     fn drop(&mut self) {
-        secrets::unregister_kx(&self.public);
+        // A used key exchange stays findable by its point: the TLS 1.2
+        // signatures name their session by it. Closing forgets it.
         if !self.glue.claimed() {
+            secrets::unregister_kx(&self.public);
             self.glue.inner.close(self.glue.session);
         }
     }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use seam_proto::handshake::{
-    Role, SessionId, Step, StepReply, TrafficKey, MAX_HANDSHAKES_PER_CALLER,
+    MasterSeed, Role, SessionId, Step, StepReply, TrafficKey, MAX_HANDSHAKES_PER_CALLER,
 };
 use seam_proto::{KeyRef, PublicKey};
 use zeroize::Zeroizing;
@@ -28,7 +28,7 @@ pub(crate) struct Inner {
     pub key: Option<KeyRef>,
     /// Sessions this provider opened, oldest first (the TA keeps at most
     /// `MAX_HANDSHAKES_PER_CALLER` per caller and wipes the oldest).
-    sessions: Mutex<VecDeque<SessionId>>,
+    sessions: Mutex<VecDeque<Arc<Glue>>>,
     last_error: Mutex<Option<String>>,
 }
 
@@ -47,17 +47,33 @@ impl Inner {
         }
     }
 
-    pub fn open_ecdhe(&self) -> Result<Opened> {
-        let opened =
-            lock(&self.client).handshake_open(self.role, None, true, self.key.as_ref(), vec![])?;
+    /// Opens an ECDHE session bound to our key (the TA's fresh key share).
+    pub fn open_ecdhe(self: &Arc<Self>) -> Result<(Opened, Arc<Glue>)> {
+        let key = self.key.as_ref().ok_or_else(|| {
+            Error::InvalidInput(
+                "a TaTls needs a key with a handshake grant: every TA session is bound to one"
+                    .into(),
+            )
+        })?;
+        let opened = lock(&self.client).handshake_open(self.role, key)?;
+        let glue = Arc::new(Glue::new(self.clone(), opened.session));
         let mut sessions = lock(&self.sessions);
-        sessions.push_back(opened.session);
+        sessions.push_back(glue.clone());
         while sessions.len() > MAX_HANDSHAKES_PER_CALLER {
             if let Some(old) = sessions.pop_front() {
-                forget(self, old);
+                forget(self, old.session);
             }
         }
-        Ok(opened)
+        Ok((opened, glue))
+    }
+
+    /// The newest session of ours that `pick` accepts.
+    pub fn newest(&self, pick: impl Fn(&GlueState) -> bool) -> Option<Arc<Glue>> {
+        lock(&self.sessions)
+            .iter()
+            .rev()
+            .find(|g| pick(&lock(&g.state)))
+            .cloned()
     }
 
     pub fn step(&self, session: SessionId, step: Step) -> Result<StepReply> {
@@ -70,12 +86,12 @@ impl Inner {
 
     pub fn close(&self, session: SessionId) {
         let _ = lock(&self.client).handshake_close(session);
-        lock(&self.sessions).retain(|s| *s != session);
+        lock(&self.sessions).retain(|g| g.session != session);
         forget(self, session);
     }
 
     pub fn last_session(&self) -> Option<SessionId> {
-        lock(&self.sessions).back().copied()
+        lock(&self.sessions).back().map(|g| g.session)
     }
 
     pub fn record_error(&self, e: String) {
@@ -100,6 +116,16 @@ pub(crate) struct Glue {
 pub(crate) struct GlueState {
     /// The peer's ECDHE share (TLS 1.3: the TA uses it in `Tls13Handshake`).
     pub peer: Option<PublicKey>,
+    /// TLS 1.2: the master secret's inputs, kept until the key block is
+    /// asked for, so that one invocation computes both.
+    pub master_seed: Option<MasterSeed>,
+    /// Finished verify_data computed ahead, by side: (hash, verify_data).
+    pub finished_ahead: [Option<([u8; 32], Vec<u8>)>; 2],
+    /// TLS 1.2 client: the hash our Finished will cover, when known ahead
+    /// (the EMS session hash, or the transcript through our CertificateVerify).
+    pub client_finished_hash: Option<[u8; 32]>,
+    /// A CertificateVerify was signed in this session.
+    pub signed: bool,
     /// The TLS 1.2 key block, fetched once.
     pub key_block: Option<Zeroizing<Vec<u8>>>,
     /// TLS 1.3 handshake and application traffic keys, `[client, server]`.

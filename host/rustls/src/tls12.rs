@@ -1,11 +1,15 @@
 //! The TLS 1.2 PRF (RFC 5246 §5) with the master secret inside the TA.
 //!
-//! `for_key_exchange` completes the ECDHE key exchange and derives the
-//! master secret (RFC 5246 §8.1 or RFC 7627) in the TA, and gives rustls a
-//! 48-byte token in its place. `for_secret` on that token asks the TA for
-//! the key block ("key expansion"), a Finished `verify_data`, or an
-//! exporter output (any other label; the oneM2M labels are refused there
-//! and must be stored as keys with `Step::ExportKey`).
+//! `for_key_exchange` records the peer's point and the master secret's
+//! seed and gives rustls a 48-byte token for the master secret; nothing is
+//! asked of the TA yet. `for_secret` on that token: "key expansion" runs
+//! the ECDH, the master secret (RFC 5246 §8.1 or RFC 7627) and the key
+//! block in **one** invocation — and our side's Finished too when its hash
+//! is already known (the EMS session hash when no CertificateVerify
+//! follows, or the transcript through our CertificateVerify); a Finished
+//! `verify_data` is then served from that, or asked for; any other label
+//! is an exporter output (the oneM2M labels are refused there and must be
+//! stored as keys with `Step::ExportKey`).
 //!
 //! `Prf::for_secret` cannot fail; if the TA refuses, the output is random
 //! bytes, so the handshake fails at the Finished check (the reason is in
@@ -47,6 +51,7 @@ impl Prf for TaPrf {
         glue.claim();
         drop(kx);
         let peer = peer_point(peer_pub_key)?;
+        let ems = label == b"extended master secret";
         let seed = match label {
             b"master secret" => {
                 let (client_random, server_random) = split_randoms(seed)
@@ -66,11 +71,18 @@ impl Prf for TaPrf {
                 ))
             }
         };
-        glue.step(Step::Tls12MasterSecret {
-            peer_public: Some(peer),
-            seed,
-        })
-        .map_err(secrets::ta_error)?;
+        {
+            let mut state = lock(&glue.state);
+            state.peer = Some(peer);
+            state.master_seed = Some(seed.clone());
+            // Without a CertificateVerify, a client's Finished covers the
+            // same messages as the EMS session hash.
+            if let (true, MasterSeed::Extended { session_hash }) = (ems, &seed) {
+                if !(glue.inner.role == Role::Client && state.signed) {
+                    state.client_finished_hash.get_or_insert(session_hash.0);
+                }
+            }
+        }
         output.copy_from_slice(&secrets::issue(&glue, Kind::Tls12Master, 48));
         Ok(())
     }
@@ -110,15 +122,39 @@ fn key_block(glue: &secrets::Glue, output: &mut [u8], seed: &[u8]) -> Result<(),
         // The key expansion seed is server_random ‖ client_random.
         let (server_random, client_random) = split_randoms(seed).ok_or("bad key expansion seed")?;
         let len = u8::try_from(output.len()).map_err(|_| "key block too long")?;
-        match glue.step(Step::Tls12KeyBlock {
-            client_random,
-            server_random,
-            len,
-        }) {
-            Ok(StepReply::KeyBlock(block)) => {
+        let (Some(peer_public), Some(master_seed)) = (state.peer, state.master_seed.take()) else {
+            return Err("key block before the key exchange".into());
+        };
+        let mut steps = vec![
+            Step::Tls12MasterSecret {
+                peer_public,
+                seed: master_seed,
+            },
+            Step::Tls12KeyBlock {
+                client_random,
+                server_random,
+                len,
+            },
+        ];
+        // Our Finished (client) or the client's expected one (server), ahead.
+        let ahead = state.client_finished_hash;
+        if let Some(h) = ahead {
+            steps.push(Step::Tls12Finished {
+                side: Role::Client,
+                transcript: Digest(h),
+            });
+        }
+        let replies = lock(&glue.inner.client)
+            .handshake_steps(glue.session, steps)
+            .map_err(|e| format!("master secret and key block: {e}"))?;
+        match replies.get(1) {
+            Some(StepReply::KeyBlock(block)) => {
                 state.key_block = Some(Zeroizing::new(block.to_vec()));
             }
             other => return Err(format!("key block: {other:?}")),
+        }
+        if let (Some(h), Some(StepReply::VerifyData(vd))) = (ahead, replies.get(2)) {
+            state.finished_ahead[0] = Some((h, vd.to_vec()));
         }
     }
     match &state.key_block {
@@ -137,11 +173,14 @@ fn verify_data(
     seed: &[u8],
 ) -> Result<(), String> {
     let transcript = Digest::try_from(seed).map_err(|_| "handshake hash not SHA-256")?;
-    match glue.step(Step::Tls12Finished {
-        side,
-        transcript,
-        expect: None,
-    }) {
+    let i = secrets::side_index(side);
+    if let Some((h, vd)) = &lock(&glue.state).finished_ahead[i] {
+        if *h == transcript.0 && vd.len() == output.len() {
+            output.copy_from_slice(vd);
+            return Ok(());
+        }
+    }
+    match glue.step(Step::Tls12Finished { side, transcript }) {
         Ok(StepReply::VerifyData(vd)) if vd.len() == output.len() => {
             output.copy_from_slice(&vd);
             Ok(())

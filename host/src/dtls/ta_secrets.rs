@@ -1,20 +1,16 @@
-//! [`HandshakeSecrets`] over seam's handshake sessions: the engine's secret
-//! steps, each one TA invocation (see `seam_dtls::secrets` for the calls per
-//! handshake).
+//! [`HandshakeSecrets`] over seam's handshake sessions: the engine's two
+//! calls per role, each one TA invocation (see `seam_dtls::secrets`).
 
 use std::borrow::BorrowMut;
 
 use seam_dtls::cipher::TrafficKeys;
 use seam_dtls::secrets::{
-    ClientFlight, ClientFlightRequest, HandshakeSecrets, MasterSeed, PeerKeyExchange, SecretsError,
-    ServerKeyShare,
+    ClientFinish, ClientOpen, HandshakeSecrets, SecretsError, ServerFinish, ServerKeyShare,
+    ServerOpen,
 };
-use seam_dtls::Suite;
-use seam_proto::handshake::{
-    HandshakeOp, HandshakeReply, MasterSeed as ProtoSeed, Role as ProtoRole, SessionId, Step,
-    StepReply, Transcript as ProtoTranscript, MAX_STEPS,
-};
-use seam_proto::{Digest, KeyRef, Op, PublicKey, Reason, Reply};
+use seam_dtls::{Suite, Variant};
+use seam_proto::handshake::{Framing, SessionId, Step, StepReply};
+use seam_proto::{KeyRef, Reason};
 
 use crate::{Client, Error};
 
@@ -25,10 +21,13 @@ pub struct TaCredentials {
     /// Client, PSK suites: the PSK.
     pub psk: Option<KeyRef>,
     /// Server, PSK suites: the PSK for each identity a client may send (an
-    /// empty identity matches any).
+    /// empty identity matches any; at most
+    /// `seam_proto::handshake::MAX_PSK_CANDIDATES`).
     pub psk_by_identity: Vec<(Vec<u8>, KeyRef)>,
     /// ECDHE_ECDSA suites: the P-256 key of our certificate (server; client
-    /// when it presents one).
+    /// when it presents one). A client offering only ECDHE suites needs it
+    /// (or a PSK) even without a certificate: every TA session is bound to
+    /// a credential its caller holds a `HANDSHAKE` grant on.
     pub signing_key: Option<KeyRef>,
 }
 
@@ -52,75 +51,41 @@ impl<C: BorrowMut<Client>> SeamSecrets<C> {
         }
     }
 
-    fn call(&mut self, op: HandshakeOp) -> Result<HandshakeReply, SecretsError> {
+    /// The TA session of this handshake (for `ExportKey` once it is done).
+    pub fn session(&self) -> Option<SessionId> {
+        self.session
+    }
+
+    /// The client, for other calls on the same TA connection.
+    pub fn client(&mut self) -> &mut Client {
+        self.client.borrow_mut()
+    }
+
+    /// Runs one TA invocation, counted.
+    fn call<T>(
+        &mut self,
+        f: impl FnOnce(&mut Client) -> crate::Result<T>,
+        unknown_object: SecretsError,
+    ) -> Result<T, SecretsError> {
         self.invocations += 1;
-        match self.client.borrow_mut().call(Op::Handshake(op)) {
-            Ok(answer) => match answer.reply {
-                Reply::Handshake(r) => Ok(r),
-                other => Err(SecretsError::Failed(format!(
-                    "expected a handshake reply, got {other:?}"
-                ))),
-            },
-            Err(Error::Refused { reason, .. }) => Err(match reason {
-                Reason::FinishedMismatch => SecretsError::FinishedMismatch,
-                // The only key material our steps carry is the peer's point.
+        f(self.client.borrow_mut()).map_err(|e| match e {
+            Error::Refused { reason, .. } => match reason {
+                // The only key material our operations carry is the peer's point.
                 Reason::InvalidPublicKey => SecretsError::InvalidPeerKey,
+                Reason::UnknownObject => unknown_object,
                 other => SecretsError::Failed(format!(
                     "refused: {} ({})",
                     other.describe(),
                     other.status().code()
                 )),
-            }),
-            Err(e) => Err(SecretsError::Failed(e.to_string())),
-        }
+            },
+            e => SecretsError::Failed(e.to_string()),
+        })
     }
 
-    fn open(
-        &mut self,
-        role: ProtoRole,
-        psk: Option<KeyRef>,
-        ecdhe: bool,
-        sign: Option<KeyRef>,
-        then: Vec<Step>,
-    ) -> Result<(Option<PublicKey>, Vec<StepReply>), SecretsError> {
-        let then = bounded_steps(then)?;
-        match self.call(HandshakeOp::Open {
-            role,
-            psk,
-            ecdhe,
-            sign,
-            then,
-        })? {
-            HandshakeReply::Opened {
-                session,
-                public,
-                replies,
-            } => {
-                self.session = Some(session);
-                Ok((public, replies.into_iter().collect()))
-            }
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    fn steps(&mut self, steps: Vec<Step>) -> Result<Vec<StepReply>, SecretsError> {
-        let session = self
-            .session
-            .ok_or(SecretsError::Failed("no handshake session open".into()))?;
-        let steps = bounded_steps(steps)?;
-        match self.call(HandshakeOp::Steps { session, steps })? {
-            HandshakeReply::Steps(r) => Ok(r.into_iter().collect()),
-            other => Err(unexpected(&other)),
-        }
-    }
-
-    fn signing_key(&self) -> Result<KeyRef, SecretsError> {
-        self.credentials
-            .signing_key
-            .clone()
-            .ok_or(SecretsError::MissingCredential(
-                "a signing key for ECDHE_ECDSA",
-            ))
+    fn session_id(&self) -> Result<SessionId, SecretsError> {
+        self.session
+            .ok_or(SecretsError::Failed("no handshake session open".into()))
     }
 }
 
@@ -128,64 +93,21 @@ impl<C: BorrowMut<Client>> Drop for SeamSecrets<C> {
     fn drop(&mut self) {
         // Best effort: the TA wipes abandoned sessions by itself too.
         if let Some(session) = self.session.take() {
-            let _ = self
-                .client
-                .borrow_mut()
-                .call(Op::Handshake(HandshakeOp::Close { session }));
+            let _ = self.client.borrow_mut().handshake_close(session);
         }
     }
 }
 
-fn bounded_steps(steps: Vec<Step>) -> Result<heapless::Vec<Step, MAX_STEPS>, SecretsError> {
-    heapless::Vec::from_slice(&steps)
-        .map_err(|_| SecretsError::Failed("too many steps for one invocation".into()))
-}
-
-fn unexpected(r: &HandshakeReply) -> SecretsError {
-    SecretsError::Failed(format!("unexpected handshake reply {r:?}"))
-}
-
-fn proto_seed(seed: MasterSeed, client_random: &[u8; 32], server_random: &[u8; 32]) -> ProtoSeed {
-    match seed {
-        MasterSeed::Randoms => ProtoSeed::Randoms {
-            client_random: *client_random,
-            server_random: *server_random,
-        },
-        MasterSeed::Extended(h) => ProtoSeed::Extended {
-            session_hash: Digest(h),
-        },
+fn framing(v: Variant) -> Framing {
+    match v {
+        Variant::Tls => Framing::Tls,
+        Variant::Dtls => Framing::Dtls,
     }
 }
 
-fn peer_point(bytes: &[u8]) -> Result<PublicKey, SecretsError> {
-    let b: [u8; 65] = bytes.try_into().map_err(|_| SecretsError::InvalidPeerKey)?;
-    if b[0] != 4 {
-        return Err(SecretsError::InvalidPeerKey);
-    }
-    Ok(PublicKey(b))
-}
-
-fn key_block(reply: Option<&StepReply>, suite: Suite) -> Result<TrafficKeys, SecretsError> {
-    match reply {
-        Some(StepReply::KeyBlock(b)) => TrafficKeys::from_key_block(suite, b)
-            .ok_or(SecretsError::Failed("key block of the wrong length".into())),
-        other => Err(SecretsError::Failed(format!(
-            "expected a key block, got {other:?}"
-        ))),
-    }
-}
-
-/// The SHA-256 midstate of `data`, as the TA resumes it.
-fn midstate(data: &[u8]) -> Result<ProtoTranscript, SecretsError> {
-    let mut h = seam_crypto::hash::Sha256Midstate::new();
-    h.update(data);
-    let (state, length, tail) = h.export();
-    Ok(ProtoTranscript {
-        state,
-        length,
-        tail: heapless::Vec::from_slice(tail)
-            .map_err(|_| SecretsError::Failed("midstate tail too long".into()))?,
-    })
+fn keys(suite: Suite, block: &[u8]) -> Result<TrafficKeys, SecretsError> {
+    TrafficKeys::from_key_block(suite, block)
+        .ok_or(SecretsError::Failed("key block of the wrong length".into()))
 }
 
 /// DER (X9.62) of an `r ‖ s` signature, as TLS carries it.
@@ -196,185 +118,115 @@ pub(crate) fn signature_der(rs: &[u8; 64]) -> Result<Vec<u8>, SecretsError> {
 }
 
 impl<C: BorrowMut<Client>> HandshakeSecrets for SeamSecrets<C> {
-    fn client_key_share(
+    fn client_open(
         &mut self,
-        suite: Suite,
-        certificate: bool,
-    ) -> Result<Option<Vec<u8>>, SecretsError> {
-        if suite.is_psk() {
-            return Ok(None);
+        variant: Variant,
+        suites: &[Suite],
+    ) -> Result<ClientOpen, SecretsError> {
+        let ids: Vec<u16> = suites.iter().map(|s| s.id()).collect();
+        let psk = self.credentials.psk.clone();
+        let sign = self.credentials.signing_key.clone();
+        if suites.iter().any(|s| s.is_psk()) && psk.is_none() {
+            return Err(SecretsError::MissingCredential("a PSK"));
         }
-        let sign = if certificate {
-            Some(self.signing_key()?)
-        } else {
-            None
-        };
-        let (public, _) = self.open(ProtoRole::Client, None, true, sign, Vec::new())?;
-        public
-            .map(|p| Some(p.0.to_vec()))
-            .ok_or(SecretsError::Failed("no ephemeral key came back".into()))
+        if psk.is_none() && sign.is_none() {
+            return Err(SecretsError::MissingCredential(
+                "a key with a handshake grant to bind the session to",
+            ));
+        }
+        let opened = self.call(
+            |c| c.handshake_client_open(framing(variant), &ids, psk.as_ref(), sign.as_ref()),
+            SecretsError::MissingCredential("the PSK or signing key"),
+        )?;
+        self.session = Some(opened.session);
+        Ok(ClientOpen {
+            random: opened.random,
+            public: opened.public.map(|p| p.0.to_vec()),
+        })
     }
 
-    fn client_flight(
+    fn client_finish(
         &mut self,
-        req: &ClientFlightRequest<'_>,
-    ) -> Result<ClientFlight, SecretsError> {
-        let peer_public = match req.peer_public {
-            Some(p) => Some(peer_point(p)?),
+        suite: Suite,
+        messages: &[u8],
+    ) -> Result<ClientFinish, SecretsError> {
+        let session = self.session_id()?;
+        let done = self.call(
+            |c| c.handshake_client_finish(session, messages),
+            SecretsError::Failed("unknown object".into()),
+        )?;
+        Ok(ClientFinish {
+            keys: keys(suite, &done.key_block)?,
+            certificate_verify: done.certificate_verify,
+            finished: done.finished,
+            expected_server_verify_data: done.expected_server_verify_data,
+        })
+    }
+
+    fn server_open(
+        &mut self,
+        variant: Variant,
+        suite: Suite,
+        client_hello: &[u8],
+    ) -> Result<ServerOpen, SecretsError> {
+        let (psks, sign) = if suite.is_psk() {
+            if self.credentials.psk_by_identity.is_empty() {
+                return Err(SecretsError::MissingCredential("a PSK"));
+            }
+            (self.credentials.psk_by_identity.clone(), None)
+        } else {
+            let sign =
+                self.credentials
+                    .signing_key
+                    .clone()
+                    .ok_or(SecretsError::MissingCredential(
+                        "a signing key for ECDHE_ECDSA",
+                    ))?;
+            (Vec::new(), Some(sign))
+        };
+        let opened = self.call(
+            |c| {
+                c.handshake_server_open(
+                    framing(variant),
+                    suite.id(),
+                    client_hello,
+                    &psks,
+                    sign.as_ref(),
+                )
+            },
+            SecretsError::MissingCredential("the PSK or signing key"),
+        )?;
+        self.session = Some(opened.session);
+        let key_share = match opened.ecdhe {
+            Some((public, signature)) => Some(ServerKeyShare {
+                public: public.0.to_vec(),
+                signature: signature_der(&signature.0)?,
+            }),
             None => None,
         };
-        let steps = vec![
-            Step::Tls12MasterSecret {
-                peer_public,
-                seed: proto_seed(req.seed, &req.client_random, &req.server_random),
-            },
-            Step::Tls12KeyBlock {
-                client_random: req.client_random,
-                server_random: req.server_random,
-                len: TrafficKeys::block_len(req.suite) as u8,
-            },
-            Step::Tls12ClientFlight {
-                transcript: midstate(req.transcript)?,
-                certificate_verify: req.certificate_verify,
-                dtls_message_seq: req.dtls_message_seq,
-            },
-        ];
-        let replies = if req.suite.is_psk() {
-            let psk = self
-                .credentials
-                .psk
-                .clone()
-                .ok_or(SecretsError::MissingCredential("a PSK"))?;
-            self.open(ProtoRole::Client, Some(psk), false, None, steps)?
-                .1
-        } else {
-            self.steps(steps)?
-        };
-        let keys = key_block(replies.get(1), req.suite)?;
-        match replies.get(2) {
-            Some(StepReply::ClientFlight {
-                certificate_verify,
-                finished,
-            }) => Ok(ClientFlight {
-                keys,
-                certificate_verify: certificate_verify.as_ref().map(|m| m.to_vec()),
-                finished: finished.to_vec(),
-            }),
-            other => Err(SecretsError::Failed(format!(
-                "expected the client flight, got {other:?}"
-            ))),
-        }
+        Ok(ServerOpen {
+            random: opened.random,
+            key_share,
+        })
     }
 
-    fn verify_server_finished(&mut self, verify_data: &[u8; 12]) -> Result<(), SecretsError> {
-        let replies = self.steps(vec![Step::Tls12VerifyServerFinished {
-            verify_data: *verify_data,
-        }])?;
-        match replies.first() {
-            Some(StepReply::Verified) => Ok(()),
-            _ => Err(SecretsError::FinishedMismatch),
-        }
-    }
-
-    fn server_key_share(
+    fn server_finish(
         &mut self,
         suite: Suite,
-        client_random: &[u8; 32],
-        server_random: &[u8; 32],
-    ) -> Result<Option<ServerKeyShare>, SecretsError> {
-        if suite.is_psk() {
-            return Ok(None);
-        }
-        let sign = self.signing_key()?;
-        let (public, replies) = self.open(
-            ProtoRole::Server,
-            None,
-            true,
-            Some(sign),
-            vec![Step::Tls12ServerKeyExchange {
-                client_random: *client_random,
-                server_random: *server_random,
-            }],
+        messages: &[u8],
+    ) -> Result<ServerFinish, SecretsError> {
+        let session = self.session_id()?;
+        // The TA picks the PSK by the identity in the ClientKeyExchange; an
+        // identity none of ours names is an unknown object there.
+        let done = self.call(
+            |c| c.handshake_server_finish(session, messages),
+            SecretsError::UnknownPskIdentity,
         )?;
-        let public = public.ok_or(SecretsError::Failed("no ephemeral key came back".into()))?;
-        match replies.first() {
-            Some(StepReply::Signature(sig)) => Ok(Some(ServerKeyShare {
-                public: public.0.to_vec(),
-                signature: signature_der(&sig.0)?,
-            })),
-            other => Err(SecretsError::Failed(format!(
-                "expected a signature, got {other:?}"
-            ))),
-        }
-    }
-
-    fn server_keys(
-        &mut self,
-        suite: Suite,
-        peer: PeerKeyExchange<'_>,
-        seed: MasterSeed,
-        client_random: &[u8; 32],
-        server_random: &[u8; 32],
-    ) -> Result<TrafficKeys, SecretsError> {
-        let peer_public = match peer {
-            PeerKeyExchange::Ecdhe(p) => Some(peer_point(p)?),
-            PeerKeyExchange::PskIdentity(_) => None,
-        };
-        let steps = vec![
-            Step::Tls12MasterSecret {
-                peer_public,
-                seed: proto_seed(seed, client_random, server_random),
-            },
-            Step::Tls12KeyBlock {
-                client_random: *client_random,
-                server_random: *server_random,
-                len: TrafficKeys::block_len(suite) as u8,
-            },
-        ];
-        let replies = match peer {
-            PeerKeyExchange::PskIdentity(identity) => {
-                let psk = self
-                    .credentials
-                    .psk_by_identity
-                    .iter()
-                    .find(|(id, _)| id.is_empty() || id.as_slice() == identity)
-                    .map(|(_, k)| k.clone())
-                    .ok_or(SecretsError::UnknownPskIdentity)?;
-                self.open(ProtoRole::Server, Some(psk), false, None, steps)?
-                    .1
-            }
-            PeerKeyExchange::Ecdhe(_) => self.steps(steps)?,
-        };
-        key_block(replies.get(1), suite)
-    }
-
-    fn server_finished(
-        &mut self,
-        client_hash: &[u8; 32],
-        client_verify_data: &[u8; 12],
-        server_hash: &[u8; 32],
-    ) -> Result<[u8; 12], SecretsError> {
-        let replies = self.steps(vec![
-            Step::Tls12Finished {
-                side: ProtoRole::Client,
-                transcript: Digest(*client_hash),
-                expect: Some(*client_verify_data),
-            },
-            Step::Tls12Finished {
-                side: ProtoRole::Server,
-                transcript: Digest(*server_hash),
-                expect: None,
-            },
-        ])?;
-        match (replies.first(), replies.get(1)) {
-            (Some(StepReply::Verified), Some(StepReply::VerifyData(vd))) => vd
-                .as_slice()
-                .try_into()
-                .map_err(|_| SecretsError::Failed("verify_data is not 12 bytes".into())),
-            other => Err(SecretsError::Failed(format!(
-                "expected Verified and VerifyData, got {other:?}"
-            ))),
-        }
+        Ok(ServerFinish {
+            keys: keys(suite, &done.key_block)?,
+            expected_client_verify_data: done.expected_client_verify_data,
+            finished: done.finished,
+        })
     }
 
     fn invocations(&self) -> u32 {
@@ -387,10 +239,7 @@ impl<C: BorrowMut<Client>> SeamSecrets<C> {
     /// connection that will not export keys calls this once established.
     pub fn release(&mut self) {
         if let Some(session) = self.session.take() {
-            let _ = self
-                .client
-                .borrow_mut()
-                .call(Op::Handshake(HandshakeOp::Close { session }));
+            let _ = self.client.borrow_mut().handshake_close(session);
         }
     }
 }
@@ -407,7 +256,12 @@ impl<C: BorrowMut<Client>> seam_dtls::KeyExport for SeamSecrets<C> {
         };
         let object =
             crate::client::name(object).map_err(|e| SecretsError::Failed(e.to_string()))?;
-        match self.steps(vec![Step::ExportKey { label, object }])?.first() {
+        let session = self.session_id()?;
+        let reply = self.call(
+            |c| c.handshake_step(session, Step::ExportKey { label, object }),
+            SecretsError::Failed("unknown object".into()),
+        )?;
+        match Some(&reply) {
             Some(StepReply::ExportedKey {
                 relative_id,
                 object,

@@ -11,7 +11,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 
-use seam_core::{Caller, Platform, SecureEnvironment, Store, StoreError};
+use seam_core::{Caller, Clock, Platform, SecureEnvironment, Store, StoreError};
 
 use super::Transport;
 use crate::{identity, Error, OsRng};
@@ -28,6 +28,15 @@ pub fn default_store_dir() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("."));
     home.join(".local/share/seam")
+}
+
+/// The host's monotonic clock, from when the simulator opened.
+struct HostClock(std::time::Instant);
+
+impl Clock for HostClock {
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
 }
 
 pub struct Simulator {
@@ -60,11 +69,26 @@ impl Simulator {
         let platform = Platform {
             security_level: SIMULATOR_SECURITY_LEVEL,
         };
-        Ok(Simulator {
-            env: SecureEnvironment::new(FileStore { dir }, OsRng, platform),
-            caller,
-            lock,
-        })
+        let mut env = SecureEnvironment::new(FileStore { dir }, OsRng, platform);
+        env.set_clock(HostClock(std::time::Instant::now()));
+        Ok(Simulator { env, caller, lock })
+    }
+
+    /// Replaces the host clock handshake sessions expire by (tests: a
+    /// [`seam_core::ManualClock`]).
+    pub fn set_clock(&mut self, clock: impl Clock + Send + 'static) {
+        self.env.set_clock(clock);
+    }
+
+    /// What the TA does when a caller's last TEE session closes: wipe its
+    /// handshake sessions.
+    pub fn close_handshakes(&mut self, caller: &Caller) {
+        self.env.close_handshakes(caller);
+    }
+
+    /// Handshake sessions held now.
+    pub fn handshake_count(&self) -> usize {
+        self.env.handshake_count()
     }
 
     pub fn caller(&self) -> Caller {

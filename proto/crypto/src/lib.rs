@@ -22,6 +22,7 @@ extern crate alloc;
 
 pub mod aead;
 pub mod ecdh_es;
+pub mod framing;
 pub mod hash;
 pub mod kdf;
 pub mod keywrap;

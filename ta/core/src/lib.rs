@@ -43,6 +43,40 @@ pub enum Caller {
     Client(ClientId),
 }
 
+/// The platform's clock, in milliseconds: handshake sessions expire by it
+/// (`TEE_GetSystemTime` in the TA, the host's monotonic clock in the
+/// simulator, a [`ManualClock`] in tests). Only differences matter.
+pub trait Clock {
+    fn now_ms(&self) -> u64;
+}
+
+/// A clock that stands still: without a platform clock, sessions end only
+/// by their quotas, step budgets and the caller's own operations.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StoppedClock;
+
+impl Clock for StoppedClock {
+    fn now_ms(&self) -> u64 {
+        0
+    }
+}
+
+/// A clock tests move by hand; clones share the time.
+#[derive(Clone, Debug, Default)]
+pub struct ManualClock(alloc::sync::Arc<core::sync::atomic::AtomicU64>);
+
+impl ManualClock {
+    pub fn advance(&self, ms: u64) {
+        self.0.fetch_add(ms, core::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(core::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// What the platform vouches for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Platform {
@@ -56,6 +90,7 @@ pub struct SecureEnvironment<S: Store, R: Rng> {
     platform: Platform,
     /// In-progress (D)TLS handshakes, in memory only.
     handshakes: handshake::Handshakes,
+    clock: alloc::boxed::Box<dyn Clock + Send>,
 }
 
 impl<S: Store, R: Rng> SecureEnvironment<S, R> {
@@ -65,7 +100,13 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             rng,
             platform,
             handshakes: handshake::Handshakes::new(),
+            clock: alloc::boxed::Box::new(StoppedClock),
         }
+    }
+
+    /// The platform's clock (see [`Clock`]); the TA and the simulator set one.
+    pub fn set_clock(&mut self, clock: impl Clock + Send + 'static) {
+        self.clock = alloc::boxed::Box::new(clock);
     }
 
     /// Wipes every handshake session of `caller`: for the platform, when the
@@ -82,8 +123,6 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
     /// Decode `request`, run it for `caller`, and encode the response. Every
     /// failure, including an undecodable request, is an encoded response.
     pub fn process(&mut self, caller: &Caller, request: &[u8]) -> Vec<u8> {
-        // Every invocation is one tick of the clock handshakes expire by.
-        self.handshakes.tick();
         let response = match self.handle(caller, request) {
             Ok((status, reply)) => Response {
                 status: status.code(),
@@ -123,8 +162,18 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             // `handle` answers these for any caller before identifying it.
             Op::NodeInfo | Op::SeList | Op::SeInfo { .. } => Err(Reason::Internal),
             Op::InitNode { issuer } => Ok((Status::Created, admin::init_node(store, rng, issuer)?)),
-            Op::Issuer(cmd) => admin::issuer_command(store, cmd),
-            Op::Admin(cmd) => admin::admin_command(store, rng, cmd),
+            Op::Issuer(cmd) => {
+                let r = admin::issuer_command(store, cmd);
+                // A retired SE ends the sessions it authorised, and frees
+                // their slots, now rather than at their next step.
+                self.handshakes.revalidate(store);
+                r
+            }
+            Op::Admin(cmd) => {
+                let r = admin::admin_command(store, rng, cmd);
+                self.handshakes.revalidate(store);
+                r
+            }
             Op::ObjectList { se } => ok(info::object_list(store, who, se)?),
             Op::ObjectInfo { se, object } => ok(info::object_info(store, who, se, object)?),
             Op::AclShow { se, object } => ok(info::acl_show(store, who, se, object)?),
@@ -166,7 +215,10 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             Op::MacVerify { key, message, tag } => {
                 ok(functions::mac_verify(store, who, key, message, tag)?)
             }
-            Op::Handshake(op) => ok(self.handshakes.handle(store, rng, who, op)?),
+            Op::Handshake(op) => {
+                let now = self.clock.now_ms();
+                ok(self.handshakes.handle(store, rng, now, who, op)?)
+            }
             Op::Derive(d) => handshake::derive::derive(store, who, d),
             Op::Jose(op) => ok(jose_ops::handle(store, rng, who, op)?),
         }

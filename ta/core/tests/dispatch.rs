@@ -289,9 +289,9 @@ fn grants_follow_the_suid_rules() {
 #[test]
 fn names_and_suids_breaking_the_rules_are_malformed() {
     let mut env = fixture();
-    // Op::SeInfo with a hand-encoded name: version 1, variant 5, length, bytes.
+    // Op::SeInfo with a hand-encoded name: version, variant 5, length, bytes.
     let se_info = |n: &[u8]| {
-        let mut b = vec![1u8, 5, n.len() as u8];
+        let mut b = vec![PROTOCOL_VERSION as u8, 5, n.len() as u8];
         b.extend_from_slice(n);
         b
     };
@@ -313,4 +313,23 @@ fn names_and_suids_breaking_the_rules_are_malformed() {
         call_raw(&mut env, &ALICE, &good).reply,
         Reply::Signature(_)
     ));
+}
+
+/// A host library of protocol version 1 (before the TA owned its
+/// handshakes) is told, in a way it can still decode, which version to use.
+#[test]
+fn version_1_requests_are_refused_naming_the_version() {
+    let mut env = fixture();
+    let mut old = postcard::to_allocvec(&Request::new(Op::NodeInfo)).unwrap();
+    old[0] = 1;
+    let r = call_raw(&mut env, &ALICE, &old);
+    assert_eq!(r.status, 4000);
+    assert_eq!(failed(&r), Some(Reason::UnsupportedVersion));
+    assert!(Reason::UnsupportedVersion
+        .describe()
+        .contains(&format!("version {PROTOCOL_VERSION}")));
+    // The response's layout is the one version 1 decodes: status, then
+    // Reply::Failed (variant 1) with the reason's index.
+    let bytes = postcard::to_allocvec(&r).unwrap();
+    assert_eq!(&bytes[..3], &[0xa0, 0x1f, 1]);
 }

@@ -6,12 +6,10 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use seam::dtls::cipher::TrafficKeys;
 use seam::dtls::secrets::{
-    ClientFlight, ClientFlightRequest, HandshakeSecrets, MasterSeed, PeerKeyExchange, SecretsError,
-    ServerKeyShare,
+    ClientFinish, ClientOpen, HandshakeSecrets, SecretsError, ServerFinish, ServerOpen,
 };
-use seam::dtls::{SeamSecrets, Suite};
+use seam::dtls::{SeamSecrets, Suite, Variant};
 use seam::Client;
 
 /// A counting semaphore.
@@ -173,50 +171,34 @@ impl Gated {
 }
 
 impl HandshakeSecrets for Gated {
-    fn client_key_share(
+    fn client_open(
+        &mut self,
+        variant: Variant,
+        suites: &[Suite],
+    ) -> Result<ClientOpen, SecretsError> {
+        self.gate()?.client_open(variant, suites)
+    }
+    fn client_finish(
         &mut self,
         suite: Suite,
-        certificate: bool,
-    ) -> Result<Option<Vec<u8>>, SecretsError> {
-        self.gate()?.client_key_share(suite, certificate)
+        messages: &[u8],
+    ) -> Result<ClientFinish, SecretsError> {
+        self.gate()?.client_finish(suite, messages)
     }
-    fn client_flight(
+    fn server_open(
         &mut self,
-        req: &ClientFlightRequest<'_>,
-    ) -> Result<ClientFlight, SecretsError> {
-        self.gate()?.client_flight(req)
+        variant: Variant,
+        suite: Suite,
+        client_hello: &[u8],
+    ) -> Result<ServerOpen, SecretsError> {
+        self.gate()?.server_open(variant, suite, client_hello)
     }
-    fn verify_server_finished(&mut self, verify_data: &[u8; 12]) -> Result<(), SecretsError> {
-        self.gate()?.verify_server_finished(verify_data)
-    }
-    fn server_key_share(
+    fn server_finish(
         &mut self,
         suite: Suite,
-        client_random: &[u8; 32],
-        server_random: &[u8; 32],
-    ) -> Result<Option<ServerKeyShare>, SecretsError> {
-        self.gate()?
-            .server_key_share(suite, client_random, server_random)
-    }
-    fn server_keys(
-        &mut self,
-        suite: Suite,
-        peer: PeerKeyExchange<'_>,
-        seed: MasterSeed,
-        client_random: &[u8; 32],
-        server_random: &[u8; 32],
-    ) -> Result<TrafficKeys, SecretsError> {
-        self.gate()?
-            .server_keys(suite, peer, seed, client_random, server_random)
-    }
-    fn server_finished(
-        &mut self,
-        client_hash: &[u8; 32],
-        client_verify_data: &[u8; 12],
-        server_hash: &[u8; 32],
-    ) -> Result<[u8; 12], SecretsError> {
-        self.gate()?
-            .server_finished(client_hash, client_verify_data, server_hash)
+        messages: &[u8],
+    ) -> Result<ServerFinish, SecretsError> {
+        self.gate()?.server_finish(suite, messages)
     }
     fn invocations(&self) -> u32 {
         self.inner.invocations()

@@ -12,16 +12,28 @@ use crate::{AlertDescription, DtlsError, OwnCertificate, PeerTrust, Step, Suite}
 
 use super::tls12::{ExpectCertificate, ExpectServerKx};
 
-/// Sends the first ClientHello.
-pub(crate) fn start(cx: &mut Context<'_>) -> Box<dyn State> {
-    let client_random = cx.random32();
-    ExpectServerHello::send_hello(cx, client_random, Vec::new())
+/// The first of the handshake's two Secure Environment calls (it chooses
+/// our random and ECDHE key), then the first ClientHello.
+pub(crate) fn start(cx: &mut Context<'_>) -> Result<Box<dyn State>, DtlsError> {
+    let suites = cx.config.suites.clone();
+    let open = cx
+        .secrets
+        .client_open(cx.config.variant, &suites)
+        .map_err(|e| cx.secrets_failed(Step::ClientHello, e))?;
+    Ok(ExpectServerHello::send_hello(
+        cx,
+        open.random,
+        open.public,
+        Vec::new(),
+    ))
 }
 
 /// Our ClientHello is out; a ServerHello (or, on DTLS, a
 /// HelloVerifyRequest asking for a cookie) comes next.
 pub(super) struct ExpectServerHello {
     client_random: [u8; 32],
+    /// Our ECDHE point (an ECDHE suite is offered).
+    own_share: Option<Vec<u8>>,
     /// Every message since our latest ClientHello.
     transcript: Transcript,
 }
@@ -33,6 +45,7 @@ impl ExpectServerHello {
     fn send_hello(
         cx: &mut Context<'_>,
         client_random: [u8; 32],
+        own_share: Option<Vec<u8>>,
         cookie: Vec<u8>,
     ) -> Box<dyn State> {
         let config = cx.config;
@@ -92,6 +105,7 @@ impl ExpectServerHello {
         cx.send_flight(items, true);
         Box::new(ExpectServerHello {
             client_random,
+            own_share,
             transcript,
         })
     }
@@ -106,7 +120,13 @@ impl State for ExpectServerHello {
         if let (true, Some((_, body))) = (cx.dtls(), m.of(HandshakeType::HelloVerifyRequest)) {
             let hvr = HelloVerifyRequest::read_bytes(body)
                 .map_err(|e| cx.decode_failed(Step::HelloVerifyRequest, e))?;
-            return Ok(Self::send_hello(cx, self.client_random, hvr.cookie));
+            // Same random and share: no Secure Environment call.
+            return Ok(Self::send_hello(
+                cx,
+                self.client_random,
+                self.own_share,
+                hvr.cookie,
+            ));
         }
         if let Some((seq, body)) = m.of(HandshakeType::ServerHello) {
             return (*self).on_server_hello(cx, seq, body);
@@ -232,8 +252,8 @@ impl ExpectServerHello {
             suite,
             client_random: self.client_random,
             server_random: sh.random,
-            extended_master_secret,
             transcript,
+            own_share: self.own_share,
         };
         Ok(if suite.is_psk() {
             Box::new(ExpectServerKx {

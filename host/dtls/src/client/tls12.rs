@@ -3,6 +3,7 @@
 //! that takes it.
 
 use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::cert;
 use crate::common::{unexpected, Context, Message, Negotiated, State};
@@ -14,7 +15,6 @@ use crate::msgs::handshake::{
     ecdhe_params, Certificate, CertificateRequest, ClientKeyExchange, ContextCodec as _, Finished,
     ServerHelloDone, ServerKeyExchange,
 };
-use crate::secrets::ClientFlightRequest;
 use crate::{AlertDescription, DtlsError, OwnCertificate, Role, Step};
 
 /// ECDHE_ECDSA: the server's Certificate comes next.
@@ -251,7 +251,7 @@ impl State for ExpectServerDone {
 fn on_server_hello_done(
     cx: &mut Context<'_>,
     mut hs: Negotiated,
-    peer_share: Option<Vec<u8>>,
+    _peer_share: Option<Vec<u8>>,
     client_certificate: Option<Certificate>,
     seq: u16,
     body: &[u8],
@@ -272,10 +272,6 @@ fn on_server_hello_done(
             c.get_encoding(),
         );
     }
-    let share = match cx.secrets.client_key_share(suite, sends_certificate) {
-        Ok(s) => s,
-        Err(e) => return Err(cx.secrets_failed(Step::ClientKeyExchange, e)),
-    };
     let cke = if suite.is_psk() {
         let Some(identity) = cx.config.psk_identity.clone() else {
             return Err(cx.fatal(
@@ -287,7 +283,7 @@ fn on_server_hello_done(
         cx.info.psk_identity = Some(identity.clone());
         ClientKeyExchange::Psk { identity }
     } else {
-        let Some(public) = share else {
+        let Some(public) = hs.own_share.clone() else {
             return Err(cx.fatal(
                 Step::ClientKeyExchange,
                 AlertDescription::INTERNAL_ERROR,
@@ -302,17 +298,8 @@ fn on_server_hello_done(
         HandshakeType::ClientKeyExchange,
         cke.get_encoding(),
     );
-    let req = ClientFlightRequest {
-        suite,
-        peer_public: peer_share.as_deref(),
-        seed: hs.seed(),
-        client_random: hs.client_random,
-        server_random: hs.server_random,
-        transcript: hs.transcript.bytes(),
-        certificate_verify: sends_certificate,
-        dtls_message_seq: cx.dtls().then_some(cx.next_send_seq()),
-    };
-    let flight = match cx.secrets.client_flight(&req) {
+    // The second call: every message so far, hashed in the Secure Environment.
+    let flight = match cx.secrets.client_finish(suite, hs.transcript.bytes()) {
         Ok(f) => f,
         Err(e) => return Err(cx.secrets_failed(Step::ClientKeyExchange, e)),
     };
@@ -344,7 +331,9 @@ fn on_server_hello_done(
         return Err(cx.fatal(Step::Finished, AlertDescription::INTERNAL_ERROR, e));
     }
     cx.send_flight(items, true);
-    Ok(Box::new(ExpectCcs))
+    Ok(Box::new(ExpectCcs {
+        expected: flight.expected_server_verify_data,
+    }))
 }
 
 /// Whether a CertificateRequest accepts an ECDSA P-256 SHA-256 certificate.
@@ -355,9 +344,11 @@ fn acceptable_request(cr: &CertificateRequest) -> bool {
 }
 
 /// Our flight is out, with new keys installed: the server's
-/// ChangeCipherSpec comes next. (The Secure Environment keeps the
-/// transcript it needs for the server's Finished.)
-struct ExpectCcs;
+/// ChangeCipherSpec comes next. `expected`: the verify_data the server's
+/// Finished must carry, from the Secure Environment.
+struct ExpectCcs {
+    expected: [u8; 12],
+}
 
 impl State for ExpectCcs {
     fn handle(
@@ -368,7 +359,9 @@ impl State for ExpectCcs {
         match m {
             Message::ChangeCipherSpec => {
                 cx.peer_changed_cipher_spec();
-                Ok(Box::new(ExpectFinished))
+                Ok(Box::new(ExpectFinished {
+                    expected: self.expected,
+                }))
             }
             _ => unexpected(self, cx, &m),
         }
@@ -379,7 +372,9 @@ impl State for ExpectCcs {
     }
 }
 
-struct ExpectFinished;
+struct ExpectFinished {
+    expected: [u8; 12],
+}
 
 impl State for ExpectFinished {
     fn handle(
@@ -392,8 +387,12 @@ impl State for ExpectFinished {
         };
         let finished =
             Finished::read_bytes(body).map_err(|e| cx.decode_failed(Step::Finished, e))?;
-        if let Err(e) = cx.secrets.verify_server_finished(&finished.0) {
-            return Err(cx.secrets_failed(Step::Finished, e));
+        if !bool::from(self.expected.ct_eq(&finished.0)) {
+            return Err(cx.fatal(
+                Step::Finished,
+                AlertDescription::DECRYPT_ERROR,
+                "the server's Finished does not verify",
+            ));
         }
         cx.flight_done();
         Ok(Box::new(ExpectTraffic))

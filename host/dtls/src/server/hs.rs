@@ -238,7 +238,14 @@ impl ExpectClientHello {
         cx.info.suite = Some(suite);
         cx.info.extended_master_secret = ems;
         let client_random = hello.random;
-        let server_random = cx.random32();
+        // The first of the handshake's two Secure Environment calls: it
+        // chooses our random (and ECDHE key, and signs our params) over the
+        // ClientHello as hashed.
+        let opened = cx
+            .secrets
+            .server_open(config.variant, suite, transcript.bytes())
+            .map_err(|e| cx.secrets_failed(Step::ServerHello, e))?;
+        let server_random = opened.random;
         // RFC 7250: the types of our certificate and of the client's.
         let mut server_raw_key = false;
         let mut client_raw_key = false;
@@ -293,13 +300,7 @@ impl ExpectClientHello {
             extensions,
         };
 
-        let share = match cx
-            .secrets
-            .server_key_share(suite, &client_random, &server_random)
-        {
-            Ok(s) => s,
-            Err(e) => return Err(cx.secrets_failed(Step::ServerKeyExchange, e)),
-        };
+        let share = opened.key_share;
         let mut items = Vec::new();
         let mut certificate_requested = false;
         cx.queue(
@@ -381,8 +382,8 @@ impl ExpectClientHello {
             suite,
             client_random,
             server_random,
-            extended_master_secret: ems,
             transcript,
+            own_share: None,
         };
         Ok(if certificate_requested {
             Box::new(ExpectCertificate { hs, client_raw_key })

@@ -10,8 +10,8 @@ use crate::msgs::enums::{HandshakeType, SIG_ECDSA_SHA256};
 use crate::msgs::handshake::{
     Certificate, ClientKeyExchange, ContextCodec as _, DigitallySigned, Finished,
 };
-use crate::secrets::PeerKeyExchange;
 use crate::{AlertDescription, DtlsError, Role, Step};
+use subtle::ConstantTimeEq;
 
 /// We asked for a certificate: the client's Certificate comes first.
 pub(super) struct ExpectCertificate {
@@ -112,31 +112,13 @@ impl State for ExpectClientKx {
         if let ClientKeyExchange::Psk { identity } = &cke {
             cx.info.psk_identity = Some(identity.clone());
         }
-        let peer = match &cke {
-            ClientKeyExchange::Psk { identity } => PeerKeyExchange::PskIdentity(identity),
-            ClientKeyExchange::Ecdhe { public } => PeerKeyExchange::Ecdhe(public),
-        };
-        let keys = match cx.secrets.server_keys(
-            suite,
-            peer,
-            hs.seed(),
-            &hs.client_random,
-            &hs.server_random,
-        ) {
-            Ok(k) => k,
-            Err(e) => return Err(cx.secrets_failed(step, e)),
-        };
-        if !keys.fits(suite) {
-            return Err(cx.fatal(
-                step,
-                AlertDescription::INTERNAL_ERROR,
-                "the Secure Environment's key block does not fit the suite",
-            ));
-        }
-        cx.install_keys(suite, &keys, Role::Server);
         Ok(match self.client_key {
+            // The keys come with the CertificateVerify, in one call.
             Some(client_key) => Box::new(ExpectCertificateVerify { hs, client_key }),
-            None => Box::new(ExpectCcs { hs }),
+            None => {
+                let done = finish(cx, &hs, step)?;
+                Box::new(ExpectCcs { hs, done })
+            }
         })
     }
 
@@ -180,7 +162,8 @@ impl State for ExpectCertificateVerify {
         }
         hs.transcript
             .add_received(HandshakeType::CertificateVerify as u8, seq, body);
-        Ok(Box::new(ExpectCcs { hs }))
+        let done = finish(cx, &hs, step)?;
+        Ok(Box::new(ExpectCcs { hs, done }))
     }
 
     fn step(&self) -> Step {
@@ -188,9 +171,40 @@ impl State for ExpectCertificateVerify {
     }
 }
 
+/// What the second Secure Environment call gave besides the keys.
+struct Done {
+    /// The verify_data the client's Finished must carry.
+    expected: [u8; 12],
+    /// Our Finished message, whole.
+    finished: Vec<u8>,
+}
+
+/// The second of the handshake's two Secure Environment calls, over every
+/// message the client sent before its Finished: installs the keys.
+fn finish(cx: &mut Context<'_>, hs: &Negotiated, step: Step) -> Result<Done, DtlsError> {
+    let suite = hs.suite;
+    let done = match cx.secrets.server_finish(suite, hs.transcript.bytes()) {
+        Ok(d) => d,
+        Err(e) => return Err(cx.secrets_failed(step, e)),
+    };
+    if !done.keys.fits(suite) {
+        return Err(cx.fatal(
+            step,
+            AlertDescription::INTERNAL_ERROR,
+            "the Secure Environment's key block does not fit the suite",
+        ));
+    }
+    cx.install_keys(suite, &done.keys, Role::Server);
+    Ok(Done {
+        expected: done.expected_client_verify_data,
+        finished: done.finished,
+    })
+}
+
 /// Keys installed: the client's ChangeCipherSpec comes next.
 struct ExpectCcs {
     hs: Negotiated,
+    done: Done,
 }
 
 impl State for ExpectCcs {
@@ -202,7 +216,10 @@ impl State for ExpectCcs {
         match m {
             Message::ChangeCipherSpec => {
                 cx.peer_changed_cipher_spec();
-                Ok(Box::new(ExpectFinished { hs: self.hs }))
+                Ok(Box::new(ExpectFinished {
+                    hs: self.hs,
+                    done: self.done,
+                }))
             }
             _ => unexpected(self, cx, &m),
         }
@@ -215,6 +232,7 @@ impl State for ExpectCcs {
 
 struct ExpectFinished {
     hs: Negotiated,
+    done: Done,
 }
 
 impl State for ExpectFinished {
@@ -228,26 +246,26 @@ impl State for ExpectFinished {
         };
         let step = Step::Finished;
         let finished = Finished::read_bytes(body).map_err(|e| cx.decode_failed(step, e))?;
+        if !bool::from(self.done.expected.ct_eq(&finished.0)) {
+            return Err(cx.fatal(
+                step,
+                AlertDescription::DECRYPT_ERROR,
+                "the client's Finished does not verify",
+            ));
+        }
         let mut hs = self.hs;
-        let client_hash = hs.transcript.hash();
         hs.transcript
             .add_received(HandshakeType::Finished as u8, seq, body);
-        let server_hash = hs.transcript.hash();
-        let ours = match cx
-            .secrets
-            .server_finished(&client_hash, &finished.0, &server_hash)
-        {
-            Ok(v) => v,
-            Err(e) => return Err(cx.secrets_failed(step, e)),
-        };
         let mut items: Vec<FlightItem> = Vec::new();
         cx.queue_change_cipher_spec(&mut items);
-        cx.queue(
+        if let Err(e) = cx.queue_built(
             &mut hs.transcript,
             &mut items,
             HandshakeType::Finished,
-            Finished(ours).get_encoding(),
-        );
+            &self.done.finished,
+        ) {
+            return Err(cx.fatal(step, AlertDescription::INTERNAL_ERROR, e));
+        }
         // The handshake's last flight: resent only when the client resends.
         cx.send_flight(items, false);
         Ok(Box::new(ExpectTraffic))

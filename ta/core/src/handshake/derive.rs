@@ -57,6 +57,9 @@ pub fn derive(
         ObjectKind::Secret,
         |o| Ok(Zeroizing::new(o.secret.clone())),
     )?;
+    // The grant was checked on this very read; the new key goes into the
+    // SE instance the source was read from.
+    let instance = records::load_se(store, &d.source.se)?.instance;
     let (output, suid): (Zeroizing<Vec<u8>>, Suid) = match &d.rule {
         Derivation::Km { maf_id } => {
             access::check_derivation_source(source_suid, 0)?;
@@ -117,21 +120,27 @@ pub fn derive(
             (Zeroizing::new(mac.to_vec()), source_suid)
         }
     };
-    let info = store_key(store, who, &d.source.se, &d.object, suid, &output)?;
+    let info = store_key(store, who, &d.source.se, instance, &d.object, suid, &output)?;
     Ok((Status::Created, Reply::Derived(info)))
 }
 
 /// Stores `secret` as a new key `object` in SE `se`, created by the caller
-/// and usable by it for what `suid` allows.
+/// and usable by it for what `suid` allows — only if `se` is still the SE
+/// instance `instance` (a retired SE's name may belong to another SE now).
 pub(crate) fn store_key(
     store: &mut impl Store,
     who: Identified,
     se: &Name,
+    instance: u64,
     object: &Name,
     suid: Suid,
     secret: &[u8],
 ) -> Result<ObjectInfo, Reason> {
-    let mut record = records::load_se(store, se)?;
+    let mut record = match records::load_se(store, se) {
+        Ok(r) if r.instance == instance => r,
+        Ok(_) | Err(Reason::UnknownSe) => return Err(Reason::HandshakeRevoked),
+        Err(e) => return Err(e),
+    };
     if record.object(object).is_some() {
         return Err(Reason::AlreadyExists);
     }

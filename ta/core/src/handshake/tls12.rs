@@ -1,42 +1,133 @@
-//! (D)TLS 1.2 handshake steps (RFC 5246, RFC 6347, RFC 4279, RFC 8422,
-//! RFC 7627, RFC 5705) for the PSK and ECDHE_ECDSA suites, any record
-//! protection (the key block length is the engine's).
+//! TLS 1.2 for the step interface (rustls), and the TLS 1.2 computations
+//! both interfaces share (RFC 5246, RFC 8422, RFC 7627, RFC 5705).
 //!
-//! Order, per session: `ServerKeyExchange` (server, ECDHE, optional) →
-//! `MasterSecret` → `KeyBlock` → the Finished steps (`Finished` for either
-//! side, or `ClientFlight` then `VerifyServerFinished` for a client) →
-//! `Export` / `ExportKey` once both Finished are done. Every step but
-//! `Export` is one-shot. The ephemeral ECDH key is wiped as soon as the
-//! premaster secret is computed, the premaster as soon as the master secret is.
+//! Step interface sessions are always ECDHE with the TA's fresh key, so a
+//! caller that replays another's public values computes with another
+//! premaster. Order: `SignServerKeyExchange` (server, optional, before the
+//! master secret) → `MasterSecret` → `KeyBlock` → `Finished` of each side →
+//! `Export` / `ExportKey`. A client's CertificateVerify is
+//! [`sign_certificate_verify`], over a transcript it checks.
 
 use seam_proto::handshake::{MasterSeed, Role, Step, StepReply, MAX_EXPORT, MAX_KEY_BLOCK};
 use seam_proto::{Reason, Signature};
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::{exportable_label, Session, Version};
-use crate::crypto::hash::{sha256_parts, Sha256Midstate};
+use super::{exportable_label, Kind, Session, Use};
+use crate::crypto::framing::{self, kind, Framing, Messages, NAMED_CURVE_P256};
+use crate::crypto::hash::{sha256, sha256_parts};
 use crate::crypto::{kx, prf::tls12_prf_sha256, sign};
+use crate::records::SeRecord;
 
-/// Handshake message types (RFC 5246 §7.4).
-const CERTIFICATE_VERIFY: u8 = 15;
-const FINISHED: u8 = 20;
-/// SignatureAndHashAlgorithm {sha256, ecdsa} (RFC 5246 §7.4.1.4.1).
-const ECDSA_SHA256: [u8; 2] = [0x04, 0x03];
-/// ServerECDHParams prefix: named_curve (3), secp256r1 (23), point length 65.
-const NAMED_CURVE_P256: [u8; 4] = [0x03, 0x00, 0x17, 65];
+pub(crate) type Master = Zeroizing<[u8; 48]>;
+
+/// The master secret (RFC 5246 §8.1, or RFC 7627 with the session hash).
+pub(crate) fn master_secret(
+    premaster: &[u8],
+    session_hash: Option<&[u8; 32]>,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+) -> Master {
+    let mut master = Zeroizing::new([0u8; 48]);
+    match session_hash {
+        Some(h) => tls12_prf_sha256(premaster, b"extended master secret", &[h], master.as_mut()),
+        None => tls12_prf_sha256(
+            premaster,
+            b"master secret",
+            &[client_random, server_random],
+            master.as_mut(),
+        ),
+    }
+    master
+}
+
+/// The key block (RFC 5246 §6.3): MAC keys, write keys, IVs.
+pub(crate) fn key_block(
+    master: &[u8; 48],
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    len: usize,
+) -> Result<heapless::Vec<u8, MAX_KEY_BLOCK>, Reason> {
+    if len == 0 || len > MAX_KEY_BLOCK {
+        return Err(Reason::InvalidParameter);
+    }
+    let mut block = Zeroizing::new([0u8; MAX_KEY_BLOCK]);
+    tls12_prf_sha256(
+        master,
+        b"key expansion",
+        &[server_random, client_random],
+        &mut block[..len],
+    );
+    heapless::Vec::from_slice(&block[..len]).map_err(|_| Reason::Internal)
+}
+
+/// Finished verify_data of `side` over the handshake hash.
+pub(crate) fn verify_data(master: &[u8; 48], side: Role, hash: &[u8; 32]) -> [u8; 12] {
+    let label: &[u8] = match side {
+        Role::Client => b"client finished",
+        Role::Server => b"server finished",
+    };
+    let mut out = [0u8; 12];
+    tls12_prf_sha256(master, label, &[hash], &mut out);
+    out
+}
+
+/// The oneM2M exporter output (RFC 5705 without context, 48 bytes).
+pub(crate) fn export_onem2m(
+    master: &[u8; 48],
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    label: &[u8],
+) -> Zeroizing<[u8; 48]> {
+    let mut out = Zeroizing::new([0u8; 48]);
+    tls12_prf_sha256(master, label, &[client_random, server_random], out.as_mut());
+    out
+}
+
+/// A handshake message with its TLS or DTLS header.
+pub(crate) fn message(
+    framing: Framing,
+    kind: u8,
+    body: &[&[u8]],
+    seq: u16,
+) -> Result<heapless::Vec<u8, { seam_proto::handshake::MAX_HS_MESSAGE }>, Reason> {
+    let len: usize = body.iter().map(|b| b.len()).sum();
+    let mut header = [0u8; 12];
+    let n = framing::header(framing, kind, len, seq, &mut header);
+    let mut out = heapless::Vec::new();
+    out.extend_from_slice(&header[..n])
+        .map_err(|_| Reason::Internal)?;
+    for b in body {
+        out.extend_from_slice(b).map_err(|_| Reason::Internal)?;
+    }
+    Ok(out)
+}
+
+/// A CertificateVerify body: ecdsa_secp256r1_sha256, then the DER signature.
+pub(crate) fn certificate_verify_body(
+    key: &[u8; 32],
+    hash: &[u8; 32],
+) -> Result<heapless::Vec<u8, 80>, Reason> {
+    let sig = sign::sign_digest(key, hash).map_err(|_| Reason::StorageCorrupt)?;
+    let (der, der_len) = sign::signature_to_der(&sig);
+    let der = der.get(..der_len).ok_or(Reason::Internal)?;
+    let mut body = heapless::Vec::new();
+    let mut put = |b: &[u8]| body.extend_from_slice(b).map_err(|_| Reason::Internal);
+    put(&[0x04, 0x03])?;
+    put(&(der.len() as u16).to_be_bytes())?;
+    put(der)?;
+    Ok(body)
+}
 
 #[derive(Default)]
 pub(crate) struct State {
-    master: Option<Zeroizing<[u8; 48]>>,
+    master: Option<Master>,
     /// client_random, server_random.
     randoms: Option<([u8; 32], [u8; 32])>,
     ske_done: bool,
+    cv_done: bool,
     key_block_done: bool,
-    /// Finished done, `[client, server]`.
+    /// Finished computed, `[client, server]`.
     finished: [bool; 2],
-    flight_done: bool,
-    expected_server: Option<Zeroizing<[u8; 12]>>,
 }
 
 fn side_index(side: Role) -> usize {
@@ -65,133 +156,114 @@ impl State {
         }
     }
 
-    /// The oneM2M exporter output (RFC 5705 without context, 48 bytes).
     pub(crate) fn export_onem2m(&mut self, label: &[u8]) -> Result<Zeroizing<[u8; 48]>, Reason> {
         if !self.established() {
             return Err(Reason::StepOutOfOrder);
         }
         let (c, s) = self.randoms.ok_or(Reason::StepOutOfOrder)?;
-        let mut out = Zeroizing::new([0u8; 48]);
-        tls12_prf_sha256(self.master()?, label, &[&c, &s], out.as_mut());
-        Ok(out)
+        Ok(export_onem2m(self.master()?, &c, &s, label))
     }
 }
 
-/// A handshake message header: TLS (type, u24 length) or DTLS (type, u24
-/// length, u16 message_seq, u24 fragment_offset 0, u24 fragment_length).
-fn message(
-    kind: u8,
-    body: &[&[u8]],
-    dtls_seq: Option<u16>,
-) -> Result<heapless::Vec<u8, { seam_proto::handshake::MAX_HS_MESSAGE }>, Reason> {
-    let len: usize = body.iter().map(|b| b.len()).sum();
-    let len24 = [(len >> 16) as u8, (len >> 8) as u8, len as u8];
-    let mut out = heapless::Vec::new();
-    let mut put = |b: &[u8]| out.extend_from_slice(b);
-    put(&[kind])?;
-    put(&len24)?;
-    if let Some(seq) = dtls_seq {
-        put(&seq.to_be_bytes())?;
-        put(&[0, 0, 0])?;
-        put(&len24)?;
+fn state(session: &mut Session) -> Result<&mut State, Reason> {
+    if let Kind::Undecided = session.kind {
+        session.kind = Kind::Tls12(State::default());
     }
-    for b in body {
-        put(b)?;
+    match &mut session.kind {
+        Kind::Tls12(state) => Ok(state),
+        _ => Err(Reason::StepOutOfOrder),
     }
-    Ok(out)
 }
 
-fn verify_data(master: &[u8; 48], side: Role, transcript: &[u8; 32]) -> Zeroizing<[u8; 12]> {
-    let label: &[u8] = match side {
-        Role::Client => b"client finished",
-        Role::Server => b"server finished",
-    };
-    let mut out = Zeroizing::new([0u8; 12]);
-    tls12_prf_sha256(master, label, &[transcript], out.as_mut());
-    out
-}
-
-pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reason> {
-    if let Version::Undecided = session.version {
-        // TLS 1.2 has no psk_dhe_ke here: exactly one key exchange.
-        if session.psk.is_some() == session.ephemeral.is_some() {
-            return Err(Reason::InvalidParameter);
-        }
-        session.version = Version::Tls12(State::default());
-    }
-    let Session {
-        version,
-        role,
-        psk,
-        sign: sign_key,
-        ephemeral,
-        ephemeral_public,
-        ..
-    } = session;
-    let Version::Tls12(state) = version else {
+/// TLS 1.2 client CertificateVerify on the step interface: `messages` must
+/// be a TLS transcript from a ClientHello to a ClientKeyExchange that
+/// carries this session's ephemeral key, which makes the signed hash one
+/// that no other session, and no caller's choice, can produce.
+pub(crate) fn sign_certificate_verify(
+    session: &mut Session,
+    record: &SeRecord,
+    messages: &[u8],
+) -> Result<[u8; 64], Reason> {
+    if session.role != Role::Client {
         return Err(Reason::StepOutOfOrder);
-    };
+    }
+    let key = session.binding.signing_key(record)?;
+    let public = session.ephemeral_public.ok_or(Reason::StepOutOfOrder)?;
+    let state = state(session)?;
+    if state.cv_done || state.finished != [false, false] {
+        return Err(Reason::StepOutOfOrder);
+    }
+    let mut first = None;
+    let mut last = None;
+    for m in Messages::new(Framing::Tls, messages) {
+        let m = m.map_err(|_| Reason::BadTranscript)?;
+        if first.is_none() {
+            first = Some(m.kind);
+        }
+        last = Some(m);
+    }
+    let last = last.ok_or(Reason::BadTranscript)?;
+    if first != Some(kind::CLIENT_HELLO) || last.kind != kind::CLIENT_KEY_EXCHANGE {
+        return Err(Reason::BadTranscript);
+    }
+    let point = framing::ecdhe_client_point(last.body).map_err(|_| Reason::BadTranscript)?;
+    if point != public {
+        return Err(Reason::BadTranscript);
+    }
+    let sig = sign::sign_digest(&key, &sha256(messages)).map_err(|_| Reason::StorageCorrupt)?;
+    state.cv_done = true;
+    Ok(sig)
+}
+
+pub(crate) fn run(
+    session: &mut Session,
+    record: &SeRecord,
+    step: &Step,
+) -> Result<StepReply, Reason> {
+    let role = session.role;
     match step {
-        Step::Tls12ServerKeyExchange {
+        Step::Tls12SignServerKeyExchange {
             client_random,
             server_random,
         } => {
-            let (Some(key), Some(public)) = (sign_key.as_ref(), ephemeral_public.as_ref()) else {
-                return Err(Reason::InvalidParameter);
-            };
-            if *role != Role::Server || state.ske_done || state.master.is_some() {
+            let key = session.binding.signing_key(record)?;
+            let public = session.ephemeral_public.ok_or(Reason::StepOutOfOrder)?;
+            let state = state(session)?;
+            if role != Role::Server || state.ske_done || state.master.is_some() {
                 return Err(Reason::StepOutOfOrder);
             }
-            let digest = sha256_parts(&[client_random, server_random, &NAMED_CURVE_P256, public]);
-            let sig = sign::sign_digest(key, &digest).map_err(|_| Reason::StorageCorrupt)?;
+            state.set_randoms(client_random, server_random)?;
+            // The params are ours: named curve P-256 and our fresh point.
+            let digest = sha256_parts(&[client_random, server_random, &NAMED_CURVE_P256, &public]);
+            let sig = sign::sign_digest(&key, &digest).map_err(|_| Reason::StorageCorrupt)?;
             state.ske_done = true;
             Ok(StepReply::Signature(Signature(sig)))
         }
         Step::Tls12MasterSecret { peer_public, seed } => {
+            let private = session.ephemeral.take().ok_or(Reason::StepOutOfOrder)?;
+            let state = state(session)?;
             if state.master.is_some() {
                 return Err(Reason::StepOutOfOrder);
             }
-            let premaster: Zeroizing<alloc::vec::Vec<u8>> = match (psk.as_ref(), peer_public) {
-                (Some(psk), None) => {
-                    // RFC 4279 §2: u16 N ‖ N zeros ‖ u16 N ‖ psk.
-                    let n = u16::try_from(psk.len()).map_err(|_| Reason::StorageCorrupt)?;
-                    let mut p = Zeroizing::new(alloc::vec::Vec::with_capacity(4 + 2 * psk.len()));
-                    p.extend_from_slice(&n.to_be_bytes());
-                    p.resize(2 + psk.len(), 0);
-                    p.extend_from_slice(&n.to_be_bytes());
-                    p.extend_from_slice(psk);
-                    p
-                }
-                (None, Some(peer)) => {
-                    let private = ephemeral.as_ref().ok_or(Reason::StepOutOfOrder)?;
-                    let shared = kx::ecdh(private, peer.as_bytes())?;
-                    Zeroizing::new(shared.to_vec())
-                }
-                _ => return Err(Reason::InvalidParameter),
-            };
-            // Forward secrecy: the ephemeral key is of no further use.
-            *ephemeral = None;
-            let mut master = Zeroizing::new([0u8; 48]);
-            match seed {
+            let shared =
+                kx::ecdh(&private, peer_public.as_bytes()).map_err(|_| Reason::InvalidPublicKey)?;
+            // Forward secrecy: `private` is dropped (zeroized) here.
+            drop(private);
+            let master = match seed {
                 MasterSeed::Randoms {
                     client_random,
                     server_random,
                 } => {
                     state.set_randoms(client_random, server_random)?;
-                    tls12_prf_sha256(
-                        &premaster,
-                        b"master secret",
-                        &[client_random, server_random],
-                        master.as_mut(),
-                    );
+                    master_secret(shared.as_ref(), None, client_random, server_random)
                 }
-                MasterSeed::Extended { session_hash } => tls12_prf_sha256(
-                    &premaster,
-                    b"extended master secret",
-                    &[session_hash.as_bytes()],
-                    master.as_mut(),
+                MasterSeed::Extended { session_hash } => master_secret(
+                    shared.as_ref(),
+                    Some(session_hash.as_bytes()),
+                    &[0; 32],
+                    &[0; 32],
                 ),
-            }
+            };
             state.master = Some(master);
             Ok(StepReply::Done)
         }
@@ -200,100 +272,31 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
             server_random,
             len,
         } => {
-            let len = usize::from(*len);
-            if len == 0 || len > MAX_KEY_BLOCK {
-                return Err(Reason::InvalidParameter);
-            }
+            let state = state(session)?;
             if state.key_block_done {
                 return Err(Reason::StepOutOfOrder);
             }
             state.set_randoms(client_random, server_random)?;
-            let mut block = Zeroizing::new([0u8; MAX_KEY_BLOCK]);
-            tls12_prf_sha256(
+            let block = key_block(
                 state.master()?,
-                b"key expansion",
-                &[server_random, client_random],
-                &mut block[..len],
-            );
+                client_random,
+                server_random,
+                usize::from(*len),
+            )?;
             state.key_block_done = true;
-            let out = heapless::Vec::from_slice(&block[..len])?;
-            Ok(StepReply::KeyBlock(out))
+            Ok(StepReply::KeyBlock(block))
         }
-        Step::Tls12Finished {
-            side,
-            transcript,
-            expect,
-        } => {
+        Step::Tls12Finished { side, transcript } => {
+            // Not one-shot: a verify_data under this session's own master
+            // secret is worth nothing elsewhere, and rustls's provider may
+            // compute one ahead on a guess of the hash.
+            let state = state(session)?;
             let i = side_index(*side);
-            if state.finished[i] || state.flight_done {
-                return Err(Reason::StepOutOfOrder);
-            }
             let vd = verify_data(state.master()?, *side, transcript.as_bytes());
             state.finished[i] = true;
-            match expect {
-                Some(peer) => {
-                    if bool::from(vd.ct_eq(peer)) {
-                        Ok(StepReply::Verified)
-                    } else {
-                        Err(Reason::FinishedMismatch)
-                    }
-                }
-                None => Ok(StepReply::VerifyData(heapless::Vec::from_slice(&vd[..])?)),
-            }
-        }
-        Step::Tls12ClientFlight {
-            transcript,
-            certificate_verify,
-            dtls_message_seq,
-        } => {
-            if *role != Role::Client || state.flight_done || state.finished != [false, false] {
-                return Err(Reason::StepOutOfOrder);
-            }
-            let master = state.master()?;
-            let mut hash =
-                Sha256Midstate::import(&transcript.state, transcript.length, &transcript.tail)
-                    .ok_or(Reason::InvalidParameter)?;
-            let mut seq = *dtls_message_seq;
-            let cv = if *certificate_verify {
-                let key = sign_key.as_ref().ok_or(Reason::InvalidParameter)?;
-                let sig =
-                    sign::sign_digest(key, &hash.finish()).map_err(|_| Reason::StorageCorrupt)?;
-                let (der, der_len) = sign::signature_to_der(&sig);
-                let der = &der[..der_len];
-                let msg = message(
-                    CERTIFICATE_VERIFY,
-                    &[&ECDSA_SHA256, &(der.len() as u16).to_be_bytes(), der],
-                    seq,
-                )?;
-                hash.update(&msg);
-                seq = seq.map(|s| s.wrapping_add(1));
-                Some(msg)
-            } else {
-                None
-            };
-            let vd = verify_data(master, Role::Client, &hash.finish());
-            let finished = message(FINISHED, &[&vd[..]], seq)?;
-            hash.update(&finished);
-            let expected = verify_data(master, Role::Server, &hash.finish());
-            state.expected_server = Some(expected);
-            state.flight_done = true;
-            state.finished[0] = true;
-            Ok(StepReply::ClientFlight {
-                certificate_verify: cv,
-                finished,
-            })
-        }
-        Step::Tls12VerifyServerFinished { verify_data } => {
-            let expected = match (&state.expected_server, state.finished[1]) {
-                (Some(e), false) => e,
-                _ => return Err(Reason::StepOutOfOrder),
-            };
-            if bool::from(expected.ct_eq(verify_data)) {
-                state.finished[1] = true;
-                Ok(StepReply::Verified)
-            } else {
-                Err(Reason::FinishedMismatch)
-            }
+            Ok(StepReply::VerifyData(
+                heapless::Vec::from_slice(&vd).map_err(|_| Reason::Internal)?,
+            ))
         }
         Step::Tls12Export {
             label,
@@ -305,12 +308,13 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
             if len == 0 || len > MAX_EXPORT {
                 return Err(Reason::InvalidParameter);
             }
+            let state = state(session)?;
             if !state.established() {
                 return Err(Reason::StepOutOfOrder);
             }
             let (c, s) = state.randoms.ok_or(Reason::StepOutOfOrder)?;
             let mut out = heapless::Vec::<u8, MAX_EXPORT>::new();
-            out.resize(len, 0)?;
+            out.resize(len, 0).map_err(|_| Reason::Internal)?;
             match context {
                 None => tls12_prf_sha256(state.master()?, label, &[&c, &s], &mut out),
                 Some(ctx) => tls12_prf_sha256(
@@ -324,4 +328,9 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
         }
         _ => Err(Reason::StepOutOfOrder),
     }
+}
+
+/// The binding usage of a client's own PSK.
+pub(crate) fn own_psk() -> Use {
+    Use::Psk(heapless::Vec::new())
 }

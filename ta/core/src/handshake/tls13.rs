@@ -1,29 +1,30 @@
 //! The TLS 1.3 key schedule (RFC 8446 §7) with HKDF-SHA-256, for P-256
-//! ECDHE, an external PSK, or both (psk_dhe_ke).
+//! ECDHE with the TA's fresh key (the step interface, rustls). No external
+//! PSK: a PSK-only schedule over caller-chosen transcripts would let a
+//! co-grantee replay another caller's session.
 //!
-//! Order, per session: `Binder` (PSK, optional) → `Handshake` → in any order
-//! `CertificateVerify` and the two `Finished` → `Application` (after the
-//! server's Finished) → `KeyUpdate` / `Export` / `ExportKey`. Every step but
-//! `KeyUpdate` and `Export` is one-shot. The secrets that never leave: the
-//! early, handshake and master secrets, the four traffic secrets, the
-//! exporter master secret, the binder and Finished keys.
+//! Order, per session: `Handshake` → in any order `SignCertificateVerify`
+//! and the two `Finished` → `Application` (after the server's Finished) →
+//! `KeyUpdate` / `Export` / `ExportKey`. Every step but `KeyUpdate` and
+//! `Export` is one-shot. The secrets that never leave: the handshake and
+//! master secrets, the four traffic secrets, the exporter master secret, the
+//! Finished keys.
 
 use seam_proto::handshake::{Role, Step, StepReply, TrafficKey, MAX_EXPORT};
 use seam_proto::{Reason, Signature};
-use subtle::ConstantTimeEq;
 use zeroize::Zeroizing;
 
-use super::{exportable_label, Session, Version};
+use super::{exportable_label, Kind, Session};
 use crate::crypto::hash::sha256;
 use crate::crypto::kdf::{hkdf_extract, tls13_derive_secret, tls13_expand_label};
 use crate::crypto::mac::hmac_sha256;
 use crate::crypto::{kx, sign};
+use crate::records::SeRecord;
 
 type Secret = Zeroizing<[u8; 32]>;
 
 pub(crate) struct State {
     early: Secret,
-    binder_done: bool,
     hs: Option<Handshake>,
     cv_done: bool,
     /// Finished done, `[client, server]`.
@@ -89,7 +90,7 @@ pub(crate) mod schedule {
         let mut iv = [0u8; 12];
         tls13_expand_label(secret, b"iv", &[], &mut iv).map_err(crypto_err)?;
         Ok(TrafficKey {
-            key: heapless::Vec::from_slice(key)?,
+            key: heapless::Vec::from_slice(key).map_err(|_| Reason::Internal)?,
             iv,
         })
     }
@@ -124,43 +125,51 @@ fn side_index(side: Role) -> usize {
     }
 }
 
-pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reason> {
-    if let Version::Undecided = session.version {
-        session.version = Version::Tls13(State {
-            early: early_secret(session.psk.as_deref().map(|p| p.as_slice())),
-            binder_done: false,
+/// The CertificateVerify context strings (RFC 8446 §4.4.3).
+const SERVER_CV: &[u8] = b"TLS 1.3, server CertificateVerify";
+const CLIENT_CV: &[u8] = b"TLS 1.3, client CertificateVerify";
+
+/// Is `content` a CertificateVerify content for `role`: 64 spaces, the
+/// role's context string, 0x00, a 32-byte hash?
+pub(crate) fn is_cv_content(role: Role, content: &[u8]) -> bool {
+    let context = match role {
+        Role::Server => SERVER_CV,
+        Role::Client => CLIENT_CV,
+    };
+    content.len() == 64 + context.len() + 1 + 32
+        && content[..64].iter().all(|b| *b == 0x20)
+        && &content[64..64 + context.len()] == context
+        && content[64 + context.len()] == 0
+}
+
+pub(crate) fn run(
+    session: &mut Session,
+    record: &SeRecord,
+    step: &Step,
+) -> Result<StepReply, Reason> {
+    if let Kind::Undecided = session.kind {
+        session.kind = Kind::Tls13(State {
+            early: early_secret(None),
             hs: None,
             cv_done: false,
             finished: [false, false],
             app: None,
         });
     }
+    let sign_key = match step {
+        Step::Tls13SignCertificateVerify { .. } => Some(session.binding.signing_key(record)?),
+        _ => None,
+    };
     let Session {
-        version,
+        kind,
         role,
-        psk,
-        sign: sign_key,
         ephemeral,
         ..
     } = session;
-    let Version::Tls13(state) = version else {
+    let Kind::Tls13(state) = kind else {
         return Err(Reason::StepOutOfOrder);
     };
     match step {
-        Step::Tls13Binder { transcript } => {
-            if psk.is_none() {
-                return Err(Reason::InvalidParameter);
-            }
-            if state.binder_done || state.hs.is_some() {
-                return Err(Reason::StepOutOfOrder);
-            }
-            let binder_key = derive(&state.early, b"ext binder", &empty_hash())?;
-            let binder = finished(&binder_key, transcript.as_bytes())?;
-            state.binder_done = true;
-            Ok(StepReply::VerifyData(heapless::Vec::from_slice(
-                &binder[..],
-            )?))
-        }
         Step::Tls13Handshake {
             peer_public,
             transcript,
@@ -169,12 +178,10 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
             if state.hs.is_some() {
                 return Err(Reason::StepOutOfOrder);
             }
-            let shared: Secret = match (ephemeral.as_ref(), peer_public) {
-                (Some(private), Some(peer)) => kx::ecdh(private, peer.as_bytes())?,
-                (None, None) => Zeroizing::new([0u8; 32]),
-                _ => return Err(Reason::InvalidParameter),
-            };
-            *ephemeral = None;
+            let private = ephemeral.take().ok_or(Reason::StepOutOfOrder)?;
+            let shared =
+                kx::ecdh(&private, peer_public.as_bytes()).map_err(|_| Reason::InvalidPublicKey)?;
+            drop(private);
             let secret = next_stage(&state.early, shared.as_ref())?;
             let client = derive(&secret, b"c hs traffic", transcript.as_bytes())?;
             let server = derive(&secret, b"s hs traffic", transcript.as_bytes())?;
@@ -189,52 +196,34 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
             });
             Ok(reply)
         }
-        Step::Tls13CertificateVerify { transcript } => {
-            let key = sign_key.as_ref().ok_or(Reason::InvalidParameter)?;
+        Step::Tls13SignCertificateVerify { content } => {
+            let key = sign_key.ok_or(Reason::Internal)?;
             if state.hs.is_none() || state.cv_done {
                 return Err(Reason::StepOutOfOrder);
             }
-            // RFC 8446 §4.4.3: 64 spaces, the context string, 0, the hash.
-            let context: &[u8] = match role {
-                Role::Server => b"TLS 1.3, server CertificateVerify",
-                Role::Client => b"TLS 1.3, client CertificateVerify",
-            };
-            let digest = crate::crypto::hash::sha256_parts(&[
-                &[0x20; 64],
-                context,
-                &[0],
-                transcript.as_bytes(),
-            ]);
-            let sig = sign::sign_digest(key, &digest).map_err(|_| Reason::StorageCorrupt)?;
+            // Only the TLS 1.3 CertificateVerify of our role: whatever hash
+            // a caller puts in, the signature means nothing outside it.
+            if !is_cv_content(*role, content) {
+                return Err(Reason::InvalidParameter);
+            }
+            let sig = sign::sign_digest(&key, &crate::crypto::hash::sha256(content))
+                .map_err(|_| Reason::StorageCorrupt)?;
             state.cv_done = true;
             Ok(StepReply::Signature(Signature(sig)))
         }
-        Step::Tls13Finished {
-            side,
-            transcript,
-            expect,
-        } => {
+        Step::Tls13Finished { side, transcript } => {
             let i = side_index(*side);
+            // Not one-shot, as for TLS 1.2: the provider may compute one ahead.
             let hs = state.hs.as_ref().ok_or(Reason::StepOutOfOrder)?;
-            if state.finished[i] {
-                return Err(Reason::StepOutOfOrder);
-            }
             let base = match side {
                 Role::Client => &hs.client,
                 Role::Server => &hs.server,
             };
             let vd = finished(base, transcript.as_bytes())?;
             state.finished[i] = true;
-            match expect {
-                Some(peer) => {
-                    if bool::from(vd.ct_eq(peer.as_bytes())) {
-                        Ok(StepReply::Verified)
-                    } else {
-                        Err(Reason::FinishedMismatch)
-                    }
-                }
-                None => Ok(StepReply::VerifyData(heapless::Vec::from_slice(&vd[..])?)),
-            }
+            Ok(StepReply::VerifyData(
+                heapless::Vec::from_slice(&vd[..]).map_err(|_| Reason::Internal)?,
+            ))
         }
         Step::Tls13Application {
             transcript,
@@ -285,7 +274,7 @@ pub(crate) fn run(session: &mut Session, step: &Step) -> Result<StepReply, Reaso
             }
             let app = state.app.as_ref().ok_or(Reason::StepOutOfOrder)?;
             let mut out = heapless::Vec::<u8, MAX_EXPORT>::new();
-            out.resize(len, 0)?;
+            out.resize(len, 0).map_err(|_| Reason::Internal)?;
             export(&app.exporter, label, context_hash.as_bytes(), &mut out)?;
             Ok(StepReply::Exported(out))
         }
