@@ -22,7 +22,9 @@ use optee_utee_build::{Error, TaConfig};
 /// decode moves to the heap. Heap: 128 KiB is 6x the peak, room for the record
 /// cache's 32 KiB bound plus a request's decoded copies. Re-measure when
 /// seam-core or seam-proto change much; a stack overflow shows as a data
-/// abort on OP-TEE's secure console (secure.log).
+/// abort on OP-TEE's secure console (secure.log). Protocol version 2 also
+/// carries up to 8 KiB of handshake messages in a request (`MAX_TRANSCRIPT`),
+/// well within that margin.
 const STACK_SIZE: u32 = 192 * 1024;
 const HEAP_SIZE: u32 = 128 * 1024;
 

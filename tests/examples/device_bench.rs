@@ -193,6 +193,90 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
     );
 }
 
+/// TA invocations per handshake of seam's engine, counted by the transport,
+/// for every suite, both variants and both roles (the client and the
+/// server each through their own TA connection; the TA key as a raw
+/// public key for the ECDHE suites). Counted until both sides are
+/// established: dropping the connection then closes its session (one more).
+fn engine_invocations(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, public: &[u8]) {
+    use seam::dtls::{
+        Config, Connection, OwnCertificate, PeerTrust, SeamSecrets, Suite, TaCredentials, Variant,
+    };
+    const IDENTITY: &[u8] = b"kpsa-count@m2m.seam.test";
+    device
+        .client()
+        .import_wrapped(
+            &stakeholder.admin,
+            &stakeholder.se,
+            "count-psk",
+            seam_tests::suid(12),
+            seam::proto::ObjectKind::Secret,
+            b"oneM2M-count-PSK",
+        )
+        .expect("importing the PSK");
+    stakeholder.grant("count-psk", Who::Me, Ops::HANDSHAKE, 12);
+    let psk = stakeholder.key("count-psk", 12);
+    let cert = stakeholder.key("cert", 42);
+    let spki = seam_dtls::cert::spki_for(public).expect("the TA key's SPKI");
+    println!("TA invocations per handshake, seam engine (counted by the transport):");
+    for variant in [Variant::Dtls, Variant::Tls] {
+        for suite in Suite::ALL {
+            let (client_calls, server_calls) =
+                (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+            let mut cc = Config::new(variant, vec![suite]);
+            cc.psk_identity = Some(IDENTITY.to_vec());
+            cc.peer_trust = PeerTrust::PinnedKey(public.to_vec());
+            let mut sc = Config::new(variant, vec![suite]);
+            sc.certificate = OwnCertificate::RawPublicKey(spki.clone());
+            let client = SeamSecrets::new(
+                counting_client(device, client_calls.clone()),
+                TaCredentials {
+                    psk: Some(psk.clone()),
+                    signing_key: Some(cert.clone()),
+                    ..Default::default()
+                },
+            );
+            let server = SeamSecrets::new(
+                counting_client(device, server_calls.clone()),
+                TaCredentials {
+                    psk_by_identity: vec![(IDENTITY.to_vec(), psk.clone())],
+                    signing_key: Some(cert.clone()),
+                    ..Default::default()
+                },
+            );
+            let mut c = Connection::client(cc, client, Instant::now());
+            let mut s = Connection::server(sc, server, Instant::now());
+            for _ in 0..64 {
+                while let Some(d) = c.poll_output() {
+                    let _ = s.handle_input(&d, Instant::now());
+                }
+                while let Some(d) = s.poll_output() {
+                    let _ = c.handle_input(&d, Instant::now());
+                }
+                if (c.is_established() && s.is_established())
+                    || c.error().is_some()
+                    || s.error().is_some()
+                {
+                    break;
+                }
+            }
+            assert!(
+                c.is_established() && s.is_established(),
+                "{variant:?} {suite}: {:?} / {:?}",
+                c.error(),
+                s.error()
+            );
+            println!(
+                "  {:<5} {:<48} client {}  server {}",
+                format!("{variant:?}"),
+                suite.to_string(),
+                client_calls.load(Ordering::SeqCst),
+                server_calls.load(Ordering::SeqCst)
+            );
+        }
+    }
+}
+
 fn main() {
     let mut rounds = 10usize;
     let mut json: Option<String> = None;
@@ -214,7 +298,9 @@ fn main() {
     };
     let stakeholder = device.stakeholder("bench");
     let ta_public = stakeholder.generate("cert", 42);
+    // `sign` for the plain signature case; rustls needs only `handshake`.
     stakeholder.grant("cert", Who::Me, Ops::HANDSHAKE.union(Ops::SIGN), 42);
+    engine_invocations(&device, &stakeholder, ta_public.as_bytes());
 
     // Against anchors in this run: OpenSSL, the PKCS#11 TA, a bare call.
     println!("device_bench: {backend}, {rounds} interleaved rounds per case, medians (min-max)");

@@ -377,3 +377,70 @@ fn credential_survives_after_reboot() {
         .retire_se(device.issuer(), REBOOT_SE)
         .unwrap();
 }
+
+/// A PSK client transcript (TLS 1.2, no extensions) for the TA's random.
+fn psk_transcript(random: &[u8; 32]) -> Vec<u8> {
+    let message = |kind: u8, body: &[u8]| {
+        let n = body.len();
+        [&[kind, (n >> 16) as u8, (n >> 8) as u8, n as u8][..], body].concat()
+    };
+    [
+        message(
+            1,
+            &[&[3, 3][..], random, &[0, 0, 2, 0, 0xAE, 1, 0]].concat(),
+        ),
+        message(2, &[&[3, 3][..], &[9; 32], &[0, 0, 0xAE, 0]].concat()),
+        message(14, &[]),
+        message(16, &[0, 1, b'x']),
+    ]
+    .concat()
+}
+
+/// The TA wipes a caller's handshake sessions when the caller's last TEE
+/// session closes (its close-session entry), not before: a second TEE
+/// session of the same caller keeps them alive.
+#[test]
+#[cfg_attr(
+    not(feature = "tee"),
+    ignore = "needs the emulated device: cargo optee test"
+)]
+fn closing_the_last_tee_session_wipes_the_callers_handshakes() {
+    use seam::proto::handshake::Framing;
+    if !on_device() {
+        return;
+    }
+    let device = Device::new();
+    let s = device.stakeholder_with("closing", true);
+    let op = AdminOp::ImportPlaintext {
+        object: "psk".try_into().unwrap(),
+        suid: seam_tests::suid(12),
+        kind: ObjectKind::Secret,
+        material: heapless::Vec::from_slice(&[7; 16]).unwrap(),
+    };
+    device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
+    s.grant("psk", OWNER_CSE, Ops::HANDSHAKE, 12);
+    let psk = s.key("psk", 12);
+    let open = |c: &mut seam::Client| {
+        c.handshake_client_open(Framing::Tls, &[0x00AE], Some(&psk), None)
+            .unwrap()
+    };
+
+    // Two TEE sessions of one caller: closing one keeps the handshakes.
+    let mut first = device.client_as(OWNER_CSE);
+    let mut second = device.client_as(OWNER_CSE);
+    let kept = open(&mut first);
+    drop(first);
+    second
+        .handshake_client_finish(kept.session, &psk_transcript(&kept.random))
+        .expect("the caller still has a TEE session open");
+
+    // Its last TEE session closes: its handshakes are gone.
+    let lost = open(&mut second);
+    drop(second);
+    let mut third = device.client_as(OWNER_CSE);
+    let why = third
+        .handshake_client_finish(lost.session, &psk_transcript(&lost.random))
+        .unwrap_err()
+        .reason();
+    assert_eq!(why, Some(Reason::UnknownHandshake));
+}

@@ -1,10 +1,16 @@
 //! seam-ta: the oneM2M Secure Environment as an OP-TEE trusted application.
 //!
 //! Thin by design: the OP-TEE entry points, the caller's identity from the
-//! session login, memref copying, and the two platform traits seam-core needs
+//! session login, memref copying, and the platform seam-core needs
 //! ([`store::TeeStore`] over persistent objects in TEE_STORAGE_PRIVATE,
-//! behind the record cache of [`cache`], and [`TeeRng`] over
-//! TEE_GenerateRandom). All policy lives in seam-core.
+//! behind the record cache of [`cache`], [`TeeRng`] over
+//! TEE_GenerateRandom, and [`TeeClock`] over TEE_GetSystemTime for the
+//! handshake sessions' lifetime). All policy lives in seam-core.
+//!
+//! Handshake sessions belong to a caller (a client UUID), not to a TEE
+//! session: the TA counts each caller's open TEE sessions and, when the
+//! last one closes (the process exited or closed its context), wipes that
+//! caller's handshake sessions (`SecureEnvironment::close_handshakes`).
 //!
 //! Commands (the session must have been opened with TEEC_LOGIN_USER,
 //! TEEC_LOGIN_GROUP or TEEC_LOGIN_PUBLIC):
@@ -37,7 +43,7 @@ use core::cell::UnsafeCell;
 
 use optee_utee::prelude::*;
 use optee_utee::{raw, Error, ErrorKind, Result};
-use seam_core::{Caller, Platform, Rng, RngError, SecureEnvironment};
+use seam_core::{Caller, Clock, Platform, Rng, RngError, SecureEnvironment};
 use seam_proto::{ClientId, MAX_MESSAGE};
 
 /// The generated TA header: UUID, flags, stack and heap sizes, ta_head.
@@ -78,6 +84,22 @@ impl Rng for TeeRng {
     }
 }
 
+/// TEE_GetSystemTime: the TEE's own time (monotonic on OP-TEE, which reads
+/// the secure counter), which handshake sessions expire by.
+pub struct TeeClock;
+
+impl Clock for TeeClock {
+    fn now_ms(&self) -> u64 {
+        let mut t = raw::TEE_Time {
+            seconds: 0,
+            millis: 0,
+        };
+        // SAFETY: `t` is a valid out-pointer for one TEE_Time.
+        unsafe { raw::TEE_GetSystemTime(&mut t) };
+        u64::from(t.seconds) * 1000 + u64::from(t.millis)
+    }
+}
+
 type Se = SecureEnvironment<cache::Records, TeeRng>;
 
 /// The TA's one Secure Environment. OP-TEE never enters a single-instance TA
@@ -94,8 +116,23 @@ fn se() -> &'static mut Se {
     // reference beyond its own return.
     let slot = unsafe { &mut *SE.0.get() };
     slot.get_or_insert_with(|| {
-        SecureEnvironment::new(cache::records(), TeeRng, Platform { security_level: 2 })
+        let mut se =
+            SecureEnvironment::new(cache::records(), TeeRng, Platform { security_level: 2 });
+        se.set_clock(TeeClock);
+        se
     })
+}
+
+/// Open TEE sessions per caller (serialized like every entry point).
+struct OpenSessions(UnsafeCell<Vec<(Caller, u32)>>);
+// SAFETY: entry points are serialized by OP-TEE.
+unsafe impl Sync for OpenSessions {}
+static OPEN: OpenSessions = OpenSessions(UnsafeCell::new(Vec::new()));
+
+fn open_sessions() -> &'static mut Vec<(Caller, u32)> {
+    // SAFETY: entry points are serialized, and no entry point keeps this
+    // reference beyond its own return.
+    unsafe { &mut *OPEN.0.get() }
 }
 
 /// Per-session state.
@@ -114,13 +151,30 @@ fn create() -> Result<()> {
 
 #[ta_open_session]
 fn open_session(_params: &mut ParametersAny, session: &mut Session) -> Result<()> {
-    session.caller = Some(client_identity()?);
+    let caller = client_identity()?;
+    let open = open_sessions();
+    match open.iter_mut().find(|(c, _)| *c == caller) {
+        Some((_, n)) => *n = n.saturating_add(1),
+        None => open.push((caller, 1)),
+    }
+    session.caller = Some(caller);
     SESSIONS.opened();
     Ok(())
 }
 
 #[ta_close_session]
-fn close_session(_session: &mut Session) {
+fn close_session(session: &mut Session) {
+    if let Some(caller) = session.caller.take() {
+        let open = open_sessions();
+        if let Some(i) = open.iter().position(|(c, _)| *c == caller) {
+            open[i].1 = open[i].1.saturating_sub(1);
+            if open[i].1 == 0 {
+                open.swap_remove(i);
+                // The caller's last TEE session: its handshakes end with it.
+                se().close_handshakes(&caller);
+            }
+        }
+    }
     if SESSIONS.closed() {
         // Idle: the next request re-reads (and re-verifies) every record.
         se().store_mut().clear();
