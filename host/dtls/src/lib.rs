@@ -22,9 +22,14 @@
 //! The engine never sees a PSK, a private key, a premaster or a master
 //! secret: those steps go through [`secrets::HandshakeSecrets`], which the
 //! `seam` host library implements over the TA's handshake sessions
-//! (`seam::dtls::SeamSecrets`). Only the traffic keys come back, and the
-//! record layer ([`cipher`]) uses them. This crate depends on neither `seam`
-//! nor seam-core.
+//! (`seam::dtls::SeamSecrets`): two calls per handshake in each role, the
+//! first for our random (and key share), the second with every handshake
+//! message so far, hashed on the other side. Only the traffic keys, our
+//! Finished (and CertificateVerify) messages and the peer's expected
+//! verify_data come back; the record layer ([`cipher`]) uses the keys and
+//! the peer's Finished is compared here in constant time. Retransmissions
+//! resend stored flights and never call the secrets. This crate depends on
+//! neither `seam` nor seam-core.
 
 pub mod cert;
 pub mod cipher;

@@ -26,22 +26,68 @@
 //! * **exporter outputs** for labels other than the oneM2M ones (which the
 //!   TA refuses to export; store them as keys with
 //!   [`TaTls::export_key`]);
-//! * signatures it asked for, and the transcript hashes it signs.
+//! * signatures it asked for (see below).
+//!
+//! # Signing: only inside a handshake session
+//!
+//! There is no standalone `Sign`: the key needs a `HANDSHAKE` grant only,
+//! and every signature is a step of the session it belongs to, which the
+//! TA checks (`seam_proto::handshake`). What a rustls caller can make the
+//! TA sign with a `HANDSHAKE` grant, and no more:
+//! * **TLS 1.3 CertificateVerify**: the RFC 8446 §4.4.3 content (64 spaces,
+//!   the context string of the session's role, 0x00, a 32-byte hash), once
+//!   per session, after its handshake keys. rustls hands the signer the
+//!   content with the transcript hash already in it and gives the provider
+//!   no transcript, so the TA cannot recompute that hash: a caller can
+//!   choose it. The signature is domain-separated — it means "TLS 1.3
+//!   CertificateVerify" and nothing else — which is exactly what a
+//!   handshake grant allows.
+//! * **TLS 1.2 ServerKeyExchange**: `client_random ‖ server_random ‖
+//!   ServerECDHParams`, where the TA builds the params from its own fresh
+//!   ephemeral key (rustls chooses the randoms, so those 64 bytes are the
+//!   caller's).
+//! * **TLS 1.2 client CertificateVerify**: the handshake messages, which
+//!   the TA parses: they must start with a ClientHello and end with a
+//!   ClientKeyExchange carrying the session's fresh key.
+//!
+//! # Invocations per handshake, and why this is rustls's floor
+//!
+//! rustls asks for each secret when it needs it and uses the answer at
+//! once (the `Prf`, `Hkdf` and `Signer` traits return values, not
+//! promises), and each request depends on a transcript hash rustls only
+//! knows at that moment. So the provider cannot batch across those
+//! points; it batches whatever it can know ahead: the TLS 1.2 master
+//! secret is computed with the key block (one invocation), our Finished
+//! (or the client's expected one) is computed in the same invocation when
+//! its hash is already known (the EMS session hash, or the transcript
+//! through our CertificateVerify), and the TLS 1.3 client Finished is
+//! computed with the application secrets on the guess that no client
+//! certificate follows. Counted (tests/tests/tls_interop.rs, `cargo optee
+//! bench`):
+//!
+//! | handshake | TA invocations |
+//! |---|---|
+//! | TLS 1.2 client, server-authenticated (EMS) | 3: key share · master+key block+our Finished · server Finished |
+//! | TLS 1.2 client, mutual | 4: key share · CertificateVerify · master+key block+our Finished · server Finished |
+//! | TLS 1.2 server, mutual | 5: key share · ServerKeyExchange · master+key block · client Finished · our Finished |
+//! | TLS 1.3 client, server-authenticated | 4: key share · handshake keys · server Finished · application keys+our Finished |
+//! | TLS 1.3 client or server, mutual | 6 |
+//!
+//! A client offering both TLS 1.3 and 1.2 that ends in TLS 1.2 pays 2 more
+//! (the unused TLS 1.3 key share's session is opened, then closed).
 //!
 //! Limits: session resumption must stay off (tickets and session caches
 //! would hold tokens, and the TA refuses "res master" / "resumption"): our
 //! config helpers turn it off. QUIC and `KeyLog` see tokens, not secrets.
-//! Each handshake is one TA session: a caller holds at most
-//! `MAX_HANDSHAKES_PER_CALLER` (4) at once and a session lives 1024 TA
-//! invocations, so export keying material soon after the handshake.
-//! If the TA refuses a step in a trait method that cannot fail, the output
-//! is random and the handshake fails at its next check; the reason is in
-//! [`TaTls::last_error`].
-//!
-//! TA invocations per full handshake with rustls (it cannot batch): TLS 1.2
-//! ECDHE_ECDSA 5 (open, master secret, key block, two Finished) plus one per
-//! signature; TLS 1.3 5 (open, handshake, two Finished, application) plus
-//! one per signature.
+//! Each handshake is one TA session bound to this provider's key (which
+//! must be granted `HANDSHAKE`): a caller holds at most
+//! `MAX_HANDSHAKES_PER_CALLER` (4) at once, a session lives 300 s, so
+//! export keying material soon after the handshake. A signer finds its TLS
+//! 1.3 session as the newest one of this provider waiting for a
+//! CertificateVerify: give each concurrently handshaking connection its own
+//! `TaTls`. If the TA refuses a step in a trait method that cannot fail,
+//! the output is random and the handshake fails at its next check; the
+//! reason is in [`TaTls::last_error`].
 
 mod kx;
 pub(crate) mod secrets;
@@ -72,10 +118,11 @@ pub struct TaTls {
 }
 
 impl TaTls {
-    /// `key`: a P-256 key in the TA (the caller needs `HANDSHAKE` and `SIGN`
-    /// grants on it under its SUID) for CertificateVerify /
-    /// ServerKeyExchange; it is also the credential that binds the
-    /// handshake sessions (for the oneM2M exporter labels).
+    /// `key`: a key in the TA the caller holds a `HANDSHAKE` grant on under
+    /// its SUID (no `SIGN` grant: signatures are steps of the session). A
+    /// P-256 key signs CertificateVerify / ServerKeyExchange; any such key
+    /// binds the handshake sessions (for the oneM2M exporter labels and
+    /// the SE's quota). Without one, opening a session fails.
     pub fn new(client: Client, role: Role, key: Option<KeyRef>) -> Self {
         Self::shared(Arc::new(Mutex::new(client)), role, key)
     }
