@@ -27,6 +27,10 @@ pub const MAX_PARTY_INFO: usize = 64;
 pub const JWE_IV_LEN: usize = 12;
 /// JWE authentication tag: 128 bits for AES-GCM.
 pub const JWE_TAG_LEN: usize = 16;
+/// Shortest and longest ESPrim random value (`esprimRandValue`, decoded):
+/// at least 128 bits, so that no two sessions share a key by chance.
+pub const MIN_ESPRIM_RAND: usize = 16;
+pub const MAX_ESPRIM_RAND: usize = 64;
 
 /// JWE key management (`alg`, RFC 7518 §4).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +133,40 @@ pub enum JoseOp {
         /// Ciphertext ‖ tag.
         ciphertext: Sealed,
     },
+    /// ESPrim (TS-0003 §8.4.2): a `dir` JWE whose CEK is the
+    /// sessionESPrimKey, HMAC-SHA-256(pairwise key, receiver rand ‖
+    /// originator rand ‖ "oneM2M HMAC-SHA256 sessionESPrimKey derivation
+    /// algorithm"), derived here from the pairwise ESPrim key `key` (a secret
+    /// whose SUID's use digit is 3; needs `ENCRYPT`) for this call only:
+    /// never stored, never returned. `enc` must be `A256GCM` (the session key
+    /// is 256 bits). `header` as for `JweEncrypt`; answers `JoseReply::Jwe`.
+    EsPrimEncrypt {
+        key: KeyRef,
+        rands: EsPrimRands,
+        enc: JweEnc,
+        header: Vec<u8, MAX_JOSE_HEADER>,
+        plaintext: Data,
+    },
+    /// Open an ESPrim object: the same derivation (needs `DECRYPT`), then
+    /// as `JweDecrypt` with `dir`.
+    EsPrimDecrypt {
+        key: KeyRef,
+        rands: EsPrimRands,
+        enc: JweEnc,
+        protected: Vec<u8, MAX_JOSE_PROTECTED>,
+        iv: [u8; JWE_IV_LEN],
+        /// Ciphertext ‖ tag.
+        ciphertext: Sealed,
+    },
+}
+
+/// The two random values a sessionESPrimKey is derived from (TS-0003
+/// §8.4.2): the ESPrim receiver's (the target's published `esprimRandValue`)
+/// and the originator's, each [`MIN_ESPRIM_RAND`]..=[`MAX_ESPRIM_RAND`] bytes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EsPrimRands {
+    pub receiver: Vec<u8, MAX_ESPRIM_RAND>,
+    pub originator: Vec<u8, MAX_ESPRIM_RAND>,
 }
 
 /// What a [`JoseOp`] answers.

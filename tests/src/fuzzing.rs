@@ -2,7 +2,7 @@
 //! and for replaying the fuzz corpus in ordinary tests.
 
 use seam::proto::handshake::{Framing, HandshakeOp};
-use seam::proto::jose::{JoseOp, JweAlg, JweEnc};
+use seam::proto::jose::{EsPrimRands, JoseOp, JweAlg, JweEnc};
 use seam::proto::{heapless, AclEntry, AdminOp, IssuerOp, KeyRef, Op, Ops, Request, SignInput};
 use seam::{AdminKey, CommandSigner};
 use seam_core::store::MemStore;
@@ -98,6 +98,20 @@ fn build() -> FuzzNode {
         &me,
         Op::Admin(seam::client::sign_admin_for(&admin, &identity.node_id, SE, 1, 1, ops).unwrap()),
     );
+    // An ESPrim pairwise key (an admin command holds at most 4 operations).
+    let ops = vec![
+        AdminOp::GenerateSecret {
+            object: "esprim".try_into().unwrap(),
+            suid: crate::suid(23),
+            len: 32,
+        },
+        grant("esprim", Ops::ENCRYPT.union(Ops::DECRYPT), 23),
+    ];
+    run(
+        &mut node,
+        &me,
+        Op::Admin(seam::client::sign_admin_for(&admin, &identity.node_id, SE, 1, 2, ops).unwrap()),
+    );
     node
 }
 
@@ -155,7 +169,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
     };
     let data = |d: &[u8]| seam::proto::heapless::Vec::from_slice(d).unwrap();
     let admin_cmd = |ops| {
-        Op::Admin(seam::client::sign_admin_for(&admin, &identity.node_id, SE, 1, 2, ops).unwrap())
+        Op::Admin(seam::client::sign_admin_for(&admin, &identity.node_id, SE, 1, 3, ops).unwrap())
     };
     let ops: Vec<(&str, Op)> = vec![
         ("node-info", Op::NodeInfo),
@@ -286,6 +300,35 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
                 apu: Default::default(),
                 apv: Default::default(),
                 encrypted_key: data(&[5; 24]).into_iter().collect(),
+                iv: [1; 12],
+                ciphertext: data(&[0; 17]).into_iter().collect(),
+            }),
+        ),
+        (
+            "esprim-encrypt",
+            Op::Jose(JoseOp::EsPrimEncrypt {
+                key: key("esprim", 23),
+                rands: EsPrimRands {
+                    receiver: data(&[1; 32]).into_iter().collect(),
+                    originator: data(&[2; 32]).into_iter().collect(),
+                },
+                enc: JweEnc::A256Gcm,
+                header: data(br#"{"alg":"dir","enc":"A256GCM"}"#)
+                    .into_iter()
+                    .collect(),
+                plaintext: data(b"x"),
+            }),
+        ),
+        (
+            "esprim-decrypt",
+            Op::Jose(JoseOp::EsPrimDecrypt {
+                key: key("esprim", 23),
+                rands: EsPrimRands {
+                    receiver: data(&[1; 32]).into_iter().collect(),
+                    originator: data(&[2; 32]).into_iter().collect(),
+                },
+                enc: JweEnc::A256Gcm,
+                protected: data(b"eyJhbGciOiJkaXIifQ").into_iter().collect(),
                 iv: [1; 12],
                 ciphertext: data(&[0; 17]).into_iter().collect(),
             }),

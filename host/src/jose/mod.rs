@@ -11,6 +11,8 @@
 //! oversized fields, duplicate header members) is refused here with the
 //! reason, before any call reaches a key.
 
+pub mod esdata;
+pub mod esprim;
 mod jwe;
 mod jws;
 pub mod token;
@@ -51,6 +53,11 @@ pub enum JoseError {
     /// another audience, not a oneM2M JWT).
     #[error("token refused: {0}")]
     TokenRefused(String),
+    /// A well-formed ESPrim object refused before any key is used: for
+    /// another target or session, the wrong direction, an expired or unknown
+    /// random object.
+    #[error("ESPrim object refused: {0}")]
+    EsPrimRefused(String),
     /// The SE refused (a tampered JWE fails here as `AuthenticationFailed`).
     #[error(transparent)]
     Se(#[from] crate::Error),

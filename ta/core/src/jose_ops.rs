@@ -9,8 +9,10 @@
 
 use alloc::vec::Vec;
 use base64ct::{Base64UrlUnpadded, Encoding};
+use seam_proto::handshake::SESSION_ESPRIM_LABEL;
 use seam_proto::jose::{
-    JoseOp, JoseReply, JweAlg, JweEnc, JWE_IV_LEN, MAX_JOSE_PROTECTED, MAX_PARTY_INFO,
+    EsPrimRands, JoseOp, JoseReply, JweAlg, JweEnc, JWE_IV_LEN, MAX_ESPRIM_RAND,
+    MAX_JOSE_PROTECTED, MAX_PARTY_INFO, MIN_ESPRIM_RAND,
 };
 use seam_proto::{KeyRef, ObjectKind, Ops, PublicKey, Reason, Reply};
 use zeroize::Zeroizing;
@@ -57,7 +59,61 @@ pub fn handle(
             };
             jwe_decrypt(store, who, key, *alg, *enc, &parts)
         }
+        JoseOp::EsPrimEncrypt {
+            key,
+            rands,
+            enc,
+            header,
+            plaintext,
+        } => {
+            let cek = session_esprim_key(store, who, key, Ops::ENCRYPT, rands, *enc)?;
+            seal_jwe(rng, &cek[..], Vec::new(), None, header, plaintext)
+        }
+        JoseOp::EsPrimDecrypt {
+            key,
+            rands,
+            enc,
+            protected,
+            iv,
+            ciphertext,
+        } => {
+            let cek = session_esprim_key(store, who, key, Ops::DECRYPT, rands, *enc)?;
+            open_jwe(&cek[..], iv, protected, ciphertext)
+        }
     }
+}
+
+/// The sessionESPrimKey (TS-0003 §8.4.2) from the pairwise ESPrim key `key`,
+/// for one call: the caller needs `op` on it under a SUID whose use is
+/// ESPrim (3), so that no ESData or (D)TLS key doubles as an ESPrim key.
+fn session_esprim_key(
+    store: &mut impl Store,
+    who: Identified,
+    key: &KeyRef,
+    op: Ops,
+    rands: &EsPrimRands,
+    enc: JweEnc,
+) -> Result<Zeroizing<[u8; 32]>, Reason> {
+    let rand_ok = |r: &[u8]| (MIN_ESPRIM_RAND..=MAX_ESPRIM_RAND).contains(&r.len());
+    if enc != JweEnc::A256Gcm || !rand_ok(&rands.receiver) || !rand_ok(&rands.originator) {
+        return Err(Reason::InvalidParameter);
+    }
+    let se = records::load_se(store, &key.se)?;
+    let object = access::usable_key(&se, who, key, op)?;
+    if key.suid.use_digit() != 3 {
+        return Err(Reason::SuidForbidsOperation);
+    }
+    if object.kind != ObjectKind::Secret {
+        return Err(Reason::WrongObjectKind);
+    }
+    Ok(Zeroizing::new(crypto::mac::hmac_sha256(
+        &object.secret,
+        &[
+            &rands.receiver,
+            &rands.originator,
+            SESSION_ESPRIM_LABEL.as_bytes(),
+        ],
+    )))
 }
 
 /// The KDF parameters of `ECDH-ES+A128KW` (RFC 7518 §4.6.2: the `alg` value
@@ -162,6 +218,19 @@ fn jwe_encrypt(
             (keywrap::wrap(&kek, cek)?, Some(epk))
         }
     };
+    seal_jwe(rng, cek, encrypted_key, epk, header, plaintext)
+}
+
+/// The protected header (with `epk` added, if any) and the content
+/// encrypted under `cek` with a fresh IV: the parts of a JWE.
+fn seal_jwe(
+    rng: &mut dyn Rng,
+    cek: &[u8],
+    encrypted_key: Vec<u8>,
+    epk: Option<[u8; 65]>,
+    header: &[u8],
+    plaintext: &[u8],
+) -> Result<Reply, Reason> {
     let member = epk.as_ref().map(epk_json).transpose()?;
     let header = with_member(header, member.as_deref())?;
     let protected = encode_protected(&header)?;
@@ -175,6 +244,19 @@ fn jwe_encrypt(
         iv,
         ciphertext: heapless::Vec::from_slice(&sealed).map_err(|_| Reason::InvalidParameter)?,
     }))
+}
+
+fn open_jwe(
+    cek: &[u8],
+    iv: &[u8; JWE_IV_LEN],
+    protected: &[u8],
+    ciphertext: &[u8],
+) -> Result<Reply, Reason> {
+    let aead = Aead::for_key(Aead::Aes128Gcm, cek.len())?;
+    let opened = crypto::aead::open(aead, cek, iv, protected, ciphertext)?;
+    Ok(Reply::Plaintext(
+        heapless::Vec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?,
+    ))
 }
 
 fn encode_protected(header: &[u8]) -> Result<heapless::Vec<u8, MAX_JOSE_PROTECTED>, Reason> {
@@ -245,11 +327,7 @@ fn jwe_decrypt(
     if cek.len() != enc.key_len() {
         return Err(Reason::AuthenticationFailed);
     }
-    let aead = Aead::for_key(Aead::Aes128Gcm, cek.len())?;
-    let opened = crypto::aead::open(aead, &cek, jwe.iv, jwe.protected, jwe.ciphertext)?;
-    Ok(Reply::Plaintext(
-        heapless::Vec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?,
-    ))
+    open_jwe(&cek, jwe.iv, jwe.protected, jwe.ciphertext)
 }
 
 #[cfg(test)]
