@@ -1,11 +1,12 @@
-//! `seam jws sign|verify`, `seam jwe encrypt|decrypt`, `seam token verify`:
+//! `seam jws sign|verify`, `seam jwe encrypt|decrypt`, `seam token verify`,
+//! `seam esprim rand|protect|unprotect`:
 //! JOSE with the keys in the SE (seam::jose).
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use clap::{Args, Subcommand, ValueEnum};
-use seam::jose::{self, JoseError, JweAlg, JweEnc, JwsAlg, Serialization};
+use seam::jose::{self, esprim, JoseError, JweAlg, JweEnc, JwsAlg, Serialization};
 use seam::proto::{KeyRef, ObjectKind};
 use serde_json::{json, Map, Value};
 
@@ -329,4 +330,247 @@ pub fn token(ctx: &mut Ctx, c: TokenCommand) -> Outcome {
         format!("{claims}\n").as_bytes(),
         json!({"valid": true, "claims": claims}),
     )
+}
+
+pub const ESPRIM_EXAMPLE: &str = "\
+Example (originator CAE-1 to target CSE-IN, sharing the ESPrim key e2e-msg):
+  target$     seam esprim rand --id rand-1 --expiry 1900000000 > rand.json   # publish it
+  originator$ seam esprim protect ae/e2e-msg --in request.json --from CAE-1 --to CSE-IN \\
+                --receiver-rand rand.json --session session.json > request.esprim
+  target$     seam esprim unprotect cse/e2e-msg --in request.esprim --id CSE-IN \\
+                --rand rand.json --session session.json > request.json
+  target$     seam esprim protect cse/e2e-msg --in response.json --response \\
+                --session session.json > response.esprim
+  originator$ seam esprim unprotect ae/e2e-msg --in response.esprim --response \\
+                --session session.json
+
+TS-0003 8.4.2: the ESPrim object is a compact JWE (dir, A256GCM) whose key, the
+sessionESPrimKey, the SE derives for each call from the pairwise ESPrim key (SUID use 3)
+and the two random objects, and never stores or returns. The session file holds only
+public values (identities, random objects). unprotect exits 1 with the reason when the
+object is refused or does not authenticate.";
+
+#[derive(Subcommand)]
+pub enum EsPrimCommand {
+    /// Make an ESPrim random object (the target publishes it) from the SE's RNG.
+    #[command(after_help = ESPRIM_EXAMPLE)]
+    Rand(EsPrimRandArgs),
+    /// Protect a request (or with --response, a response) primitive.
+    #[command(after_help = ESPRIM_EXAMPLE)]
+    Protect(EsPrimProtectArgs),
+    /// Open a protected request (or with --response, a response) primitive.
+    #[command(after_help = ESPRIM_EXAMPLE)]
+    Unprotect(EsPrimUnprotectArgs),
+}
+
+#[derive(Args)]
+pub struct EsPrimRandArgs {
+    /// Its esprimRandID.
+    #[arg(long, value_name = "ID")]
+    id: String,
+    /// Its esprimRandExpiry, Unix seconds.
+    #[arg(long, value_name = "UNIX")]
+    expiry: u64,
+}
+
+#[derive(Args)]
+pub struct EsPrimProtectArgs {
+    /// SE/KEY: the pairwise ESPrim key.
+    key: String,
+    /// The primitive (`-` for standard input, at most 2048 bytes).
+    #[arg(long = "in", value_name = "FILE")]
+    input: PathBuf,
+    /// Protect a response under the session unprotect wrote to --session.
+    #[arg(long)]
+    response: bool,
+    /// Request: the originator's ID.
+    #[arg(long, value_name = "ID")]
+    from: Option<String>,
+    /// Request: the target's ID.
+    #[arg(long, value_name = "ID")]
+    to: Option<String>,
+    /// Request: the target's published random object (JSON).
+    #[arg(long, value_name = "FILE")]
+    receiver_rand: Option<PathBuf>,
+    /// Request: where to write the session (to open the response); response:
+    /// the session to protect it under.
+    #[arg(long, value_name = "FILE")]
+    session: Option<PathBuf>,
+    /// The time to check random objects' expiry at, Unix seconds (default: now).
+    #[arg(long, value_name = "UNIX")]
+    now: Option<u64>,
+    #[arg(long, value_name = "N")]
+    suid: Option<u8>,
+}
+
+#[derive(Args)]
+pub struct EsPrimUnprotectArgs {
+    /// SE/KEY: the pairwise ESPrim key.
+    key: String,
+    /// The ESPrim object (`-` for standard input).
+    #[arg(long = "in", value_name = "FILE")]
+    input: PathBuf,
+    /// Open a response under the session protect wrote to --session.
+    #[arg(long)]
+    response: bool,
+    /// Request: this target's own ID, which the object must be addressed to.
+    #[arg(long, value_name = "ID")]
+    id: Option<String>,
+    /// Request: a random object this target published (repeatable).
+    #[arg(long, value_name = "FILE")]
+    rand: Vec<PathBuf>,
+    /// Request: where to write the session (to protect the response);
+    /// response: the session the request was protected under.
+    #[arg(long, value_name = "FILE")]
+    session: Option<PathBuf>,
+    /// The time to check random objects' expiry at, Unix seconds (default: now).
+    #[arg(long, value_name = "UNIX")]
+    now: Option<u64>,
+    #[arg(long, value_name = "N")]
+    suid: Option<u8>,
+}
+
+fn now_or_clock(now: Option<u64>, what: &str) -> Outcome<u64> {
+    match now {
+        Some(n) => Ok(n),
+        None => Ok(std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| Failure::usage(format!("{what}: the clock is before 1970; pass --now")))?
+            .as_secs()),
+    }
+}
+
+fn rand_file(path: &std::path::Path, flag: &str) -> Outcome<esprim::RandObject> {
+    let text = input::read_file(path, flag)?;
+    esprim::RandObject::parse(&text)
+        .map_err(|e| Failure::usage(format!("{flag} {}: {e}", path.display())))
+}
+
+fn session_file(path: &std::path::Path) -> Outcome<esprim::Session> {
+    let text = input::read_file(path, "--session")?;
+    let value: Value = serde_json::from_slice(&text)
+        .map_err(|e| Failure::usage(format!("--session {}: not JSON: {e}", path.display())))?;
+    esprim::Session::from_json(&value)
+        .map_err(|e| Failure::usage(format!("--session {}: {e}", path.display())))
+}
+
+fn write_session(path: &std::path::Path, session: &esprim::Session) -> Outcome<()> {
+    input::write_out(path, format!("{}\n", session.to_json()).as_bytes())
+}
+
+/// Flags that belong to the other direction are refused, not ignored.
+fn refuse_flags(what: &str, direction: &str, flags: &[(&str, bool)]) -> Outcome<()> {
+    match flags.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => Err(Failure::usage(format!(
+            "{what}: {flag} is for a request; a {direction} takes --session"
+        ))),
+        None => Ok(()),
+    }
+}
+
+fn required<'a, T>(value: &'a Option<T>, flag: &str, what: &str) -> Outcome<&'a T> {
+    value
+        .as_ref()
+        .ok_or_else(|| Failure::usage(format!("{what}: a request needs {flag}")))
+}
+
+pub fn esprim(ctx: &mut Ctx, c: EsPrimCommand) -> Outcome {
+    match c {
+        EsPrimCommand::Rand(a) => {
+            let what = "seam esprim rand";
+            let rand = esprim::RandObject::generate(ctx.client()?, &a.id, a.expiry)
+                .map_err(|e| failure(e, what, false))?;
+            let json = rand.to_json();
+            emit(ctx, format!("{json}\n").as_bytes(), json)
+        }
+        EsPrimCommand::Protect(a) => {
+            let what = format!("seam esprim protect {}", a.key);
+            let now = now_or_clock(a.now, &what)?;
+            let primitive = input::read_file(&a.input, "--in")?;
+            if a.response {
+                refuse_flags(
+                    &what,
+                    "response",
+                    &[
+                        ("--from", a.from.is_some()),
+                        ("--to", a.to.is_some()),
+                        ("--receiver-rand", a.receiver_rand.is_some()),
+                    ],
+                )?;
+                let session = session_file(required(&a.session, "--session", &what)?)?;
+                let key = key_ref(ctx, &a.key, a.suid, &what)?;
+                let object =
+                    esprim::protect_response(ctx.client()?, &key, &session, now, &primitive)
+                        .map_err(|e| failure(e, &what, false))?;
+                return emit(
+                    ctx,
+                    format!("{object}\n").as_bytes(),
+                    json!({"esprim": object}),
+                );
+            }
+            let from = required(&a.from, "--from", &what)?;
+            let to = required(&a.to, "--to", &what)?;
+            let rand = rand_file(
+                required(&a.receiver_rand, "--receiver-rand", &what)?,
+                "--receiver-rand",
+            )?;
+            let key = key_ref(ctx, &a.key, a.suid, &what)?;
+            let (object, session) =
+                esprim::protect_request(ctx.client()?, &key, from, to, &rand, now, &primitive)
+                    .map_err(|e| failure(e, &what, false))?;
+            if let Some(path) = &a.session {
+                write_session(path, &session)?;
+            }
+            emit(
+                ctx,
+                format!("{object}\n").as_bytes(),
+                json!({"esprim": object, "session": session.to_json()}),
+            )
+        }
+        EsPrimCommand::Unprotect(a) => {
+            let what = format!("seam esprim unprotect {}", a.key);
+            let now = now_or_clock(a.now, &what)?;
+            let object = input::read_file(&a.input, "--in")?;
+            if a.response {
+                refuse_flags(
+                    &what,
+                    "response",
+                    &[("--id", a.id.is_some()), ("--rand", !a.rand.is_empty())],
+                )?;
+                let session = session_file(required(&a.session, "--session", &what)?)?;
+                let key = key_ref(ctx, &a.key, a.suid, &what)?;
+                let primitive =
+                    esprim::unprotect_response(ctx.client()?, &key, &session, now, &object)
+                        .map_err(|e| failure(e, &what, true))?;
+                return emit(
+                    ctx,
+                    &primitive,
+                    json!({"primitive_hex": hex::encode(&primitive)}),
+                );
+            }
+            let id = required(&a.id, "--id", &what)?;
+            if a.rand.is_empty() {
+                return Err(Failure::usage(format!(
+                    "{what}: a request needs --rand (a random object this target published)"
+                )));
+            }
+            let rands = a
+                .rand
+                .iter()
+                .map(|p| rand_file(p, "--rand"))
+                .collect::<Outcome<Vec<_>>>()?;
+            let key = key_ref(ctx, &a.key, a.suid, &what)?;
+            let (primitive, session) =
+                esprim::unprotect_request(ctx.client()?, &key, id, &rands, now, &object)
+                    .map_err(|e| failure(e, &what, true))?;
+            if let Some(path) = &a.session {
+                write_session(path, &session)?;
+            }
+            emit(
+                ctx,
+                &primitive,
+                json!({"primitive_hex": hex::encode(&primitive), "originator": session.originator, "session": session.to_json()}),
+            )
+        }
+    }
 }

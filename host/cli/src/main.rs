@@ -88,6 +88,9 @@ enum Command {
     /// oneM2M dynamic authorization tokens (TS-0003 7.3): verify.
     #[command(subcommand)]
     Token(jose::TokenCommand),
+    /// oneM2M end-to-end primitive protection (ESPrim, TS-0003 8.4.2): rand, protect, unprotect.
+    #[command(subcommand)]
+    Esprim(jose::EsPrimCommand),
     /// SHA-256 of a file, computed by the SE (<hash>).
     #[command(after_help = functions::HASH_EXAMPLE)]
     Hash(functions::HashArgs),
@@ -129,6 +132,7 @@ fn run(cli: Cli, ctx: &mut Ctx) -> Result<(), Failure> {
         Command::Jws(c) => jose::jws(ctx, c),
         Command::Jwe(c) => jose::jwe(ctx, c),
         Command::Token(c) => jose::token(ctx, c),
+        Command::Esprim(c) => jose::esprim(ctx, c),
         Command::Hash(a) => functions::hash(ctx, a),
         Command::Rand(a) => functions::rand(ctx, a),
         Command::Keygen(a) => node::keygen(ctx, a),
