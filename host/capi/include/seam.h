@@ -135,6 +135,35 @@
 // The RelativeKeID `seam_conn_export_key` returns.
 #define SEAM_RELATIVE_ID_LEN 16
 
+// JWS algorithms (`seam_jws_sign`); 0 picks by the key: ES256 for a P-256
+// key, HS256 for a secret.
+#define SEAM_JWS_ES256 1
+
+#define SEAM_JWS_HS256 2
+
+// JWE key management (`alg`).
+#define SEAM_JWE_DIR 1
+
+#define SEAM_JWE_A128KW 2
+
+#define SEAM_JWE_A256KW 3
+
+#define SEAM_JWE_ECDH_ES_A128KW 4
+
+// JWE content encryption (`enc`).
+#define SEAM_JWE_A128GCM 1
+
+#define SEAM_JWE_A256GCM 2
+
+// Largest JOSE text accepted (a JWS, JWE, token or ESPrim object).
+#define SEAM_JOSE_TEXT_MAX (64 * 1024)
+
+// Longest identifier (CSE-ID, AE-ID, audience, random object ID).
+#define SEAM_ID_MAX 256
+
+// Longest random object or ESPrim session, as JSON text.
+#define SEAM_ESPRIM_JSON_MAX 2048
+
 // A live (D)TLS connection. Opaque to C.
 typedef struct seam_conn seam_conn;
 
@@ -604,6 +633,179 @@ uint16_t seam_identity_gid(uint32_t gid, char *out);
 // `sig` has 64 readable bytes; `der_len` points to a `size_t`; `der` to
 // `*der_len` writable bytes.
 uint16_t seam_signature_to_der(const uint8_t *sig, uint8_t *der, size_t *der_len);
+
+// Sign `payload` (at most 2048 bytes) as a JWS: `alg` `SEAM_JWS_*` (0: by
+// the key's kind), with a `typ` header member unless `typ` is NULL ("JWT"
+// for a oneM2M token), compact or (`flattened`) flattened JSON, into `out`.
+//
+// # Safety
+// `h` is a live handle; names and `typ` NUL-terminated; `payload` has `payload_len`
+// bytes; `out_len` points to a `size_t`, `out` to `*out_len` writable bytes.
+uint16_t seam_jws_sign(struct seam_handle *h,
+                       const char *se,
+                       const char *key,
+                       uint8_t suid,
+                       uint32_t alg,
+                       const char *typ,
+                       bool flattened,
+                       const uint8_t *payload,
+                       size_t payload_len,
+                       char *out,
+                       size_t *out_len);
+
+// Verify a JWS (compact or flattened) with a key in the SE; its payload goes
+// to `payload` only if it verifies (4106 if it does not).
+//
+// # Safety
+// `h` is a live handle; names NUL-terminated; `jws` has `jws_len` bytes;
+// `payload_len` points to a `size_t`, `payload` to `*payload_len` bytes.
+uint16_t seam_jws_verify(struct seam_handle *h,
+                         const char *se,
+                         const char *key,
+                         uint8_t suid,
+                         const char *jws,
+                         size_t jws_len,
+                         uint8_t *payload,
+                         size_t *payload_len);
+
+// Encrypt `pt` (at most 2048 bytes) as a JWE: `alg` `SEAM_JWE_DIR` ..
+// `SEAM_JWE_ECDH_ES_A128KW` (for ECDH-ES the key is the recipient's
+// public key), `enc` `SEAM_JWE_A128GCM` or `SEAM_JWE_A256GCM`; the content
+// key and IV are made inside the SE.
+//
+// # Safety
+// As `seam_jws_sign`.
+uint16_t seam_jwe_encrypt(struct seam_handle *h,
+                          const char *se,
+                          const char *key,
+                          uint8_t suid,
+                          uint32_t alg,
+                          uint32_t enc,
+                          bool flattened,
+                          const uint8_t *pt,
+                          size_t pt_len,
+                          char *out,
+                          size_t *out_len);
+
+// Decrypt a JWE (compact or flattened); 4106 if it does not authenticate.
+//
+// # Safety
+// As `seam_jws_verify`.
+uint16_t seam_jwe_decrypt(struct seam_handle *h,
+                          const char *se,
+                          const char *key,
+                          uint8_t suid,
+                          const char *jwe,
+                          size_t jwe_len,
+                          uint8_t *out,
+                          size_t *out_len);
+
+// Verify a oneM2M dynamic authorization token (TS-0003 §7.3.2.6) with the
+// issuer key in the SE, at Unix time `now`, for the CSE-ID `audience`; its
+// claims (JSON, NUL-terminated) go to `claims`. 4106 with the reason if it
+// is refused (signature, expired, not yet valid, audience, typ).
+//
+// # Safety
+// As `seam_jws_verify`; `audience` is NUL-terminated.
+uint16_t seam_token_verify(struct seam_handle *h,
+                           const char *se,
+                           const char *key,
+                           uint8_t suid,
+                           const char *token,
+                           size_t token_len,
+                           const char *audience,
+                           uint64_t now,
+                           char *claims,
+                           size_t *claims_len);
+
+// A new ESPrim random object (`esprimRandID` `id`, expiring at Unix time
+// `expiry`, 32 random bytes from the SE), as JSON: what a target publishes.
+//
+// # Safety
+// `h` is a live handle; `id` NUL-terminated; `out_len` points to a
+// `size_t`, `out` to `*out_len` writable bytes.
+uint16_t seam_esprim_rand(struct seam_handle *h,
+                          const char *id,
+                          uint64_t expiry,
+                          char *out,
+                          size_t *out_len);
+
+// Originator: protect the request primitive `req` from `from` to `to`
+// under the pairwise ESPrim key, with the target's published random object
+// `receiver_rand` (JSON), at Unix time `now`. The ESPrim object goes to
+// `out`, the session (JSON, public values only; needed to open the
+// response) to `session`.
+//
+// # Safety
+// `h` is a live handle; strings NUL-terminated; `req` has `req_len` bytes;
+// each `*_len` points to a `size_t` with its buffer's capacity.
+uint16_t seam_esprim_protect_request(struct seam_handle *h,
+                                     const char *se,
+                                     const char *key,
+                                     uint8_t suid,
+                                     const char *from,
+                                     const char *to,
+                                     const char *receiver_rand,
+                                     uint64_t now,
+                                     const uint8_t *req,
+                                     size_t req_len,
+                                     char *out,
+                                     size_t *out_len,
+                                     char *session,
+                                     size_t *session_len);
+
+// Target: open an ESPrim request addressed to `own_id`, made with the
+// random object `own_rand` (JSON) this target published, at `now`. The
+// request primitive goes to `out`, the session (for the response) to
+// `session`. 4106 with the reason if refused or not authentic.
+//
+// # Safety
+// As `seam_esprim_protect_request`; `esprim` has `esprim_len` bytes.
+uint16_t seam_esprim_unprotect_request(struct seam_handle *h,
+                                       const char *se,
+                                       const char *key,
+                                       uint8_t suid,
+                                       const char *own_id,
+                                       const char *own_rand,
+                                       uint64_t now,
+                                       const char *esprim_object,
+                                       size_t esprim_len,
+                                       uint8_t *out,
+                                       size_t *out_len,
+                                       char *session,
+                                       size_t *session_len);
+
+// Target: protect the response primitive `resp` under the `session` that
+// `seam_esprim_unprotect_request` returned.
+//
+// # Safety
+// As `seam_esprim_protect_request`.
+uint16_t seam_esprim_protect_response(struct seam_handle *h,
+                                      const char *se,
+                                      const char *key,
+                                      uint8_t suid,
+                                      const char *session,
+                                      uint64_t now,
+                                      const uint8_t *resp,
+                                      size_t resp_len,
+                                      char *out,
+                                      size_t *out_len);
+
+// Originator: open the ESPrim response to the request protected under
+// `session`. 4106 with the reason if refused or not authentic.
+//
+// # Safety
+// As `seam_esprim_unprotect_request`.
+uint16_t seam_esprim_unprotect_response(struct seam_handle *h,
+                                        const char *se,
+                                        const char *key,
+                                        uint8_t suid,
+                                        const char *session,
+                                        uint64_t now,
+                                        const char *esprim_object,
+                                        size_t esprim_len,
+                                        uint8_t *out,
+                                        size_t *out_len);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -66,7 +66,12 @@ pub struct SeamObjectInfo {
     pub creator: [c_char; 37],
 }
 
-unsafe fn key_ref(c: &mut Client, se: *const c_char, key: *const c_char, suid: u8) -> Res<KeyRef> {
+pub(crate) unsafe fn key_ref(
+    c: &mut Client,
+    se: *const c_char,
+    key: *const c_char,
+    suid: u8,
+) -> Res<KeyRef> {
     let se = unsafe { args::name(se, "se") }?;
     let key = unsafe { args::name(key, "key") }?;
     // 0: the key's own SUID, looked up; otherwise one the SE accepts.

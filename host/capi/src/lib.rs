@@ -24,9 +24,11 @@
 mod args;
 mod conn;
 mod functions;
+mod jose;
 
 pub use conn::*;
 pub use functions::*;
+pub use jose::*;
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CString};

@@ -528,3 +528,87 @@ fn c_connections_handshake_with_openssl_and_export_keys() {
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+// ---- JOSE and ESPrim ------------------------------------------------------------------
+
+/// The two SEs test_jose.c expects: A with sig, hs, kw and e2e; B with the
+/// same e2e (the pairwise ESPrim key).
+fn provision_jose(store: &Path, a: &str, b: &str) {
+    use seam_host::proto::{heapless, ObjectKind};
+    let mut c = Client::simulator(store).unwrap();
+    let issuer = AdminKey::generate();
+    c.init_node(&issuer.public_key()).unwrap();
+    let me = identity::current_user();
+    let grant = |object: &str, ops, value: u8| AdminOp::Grant {
+        object: target(object),
+        entry: AclEntry {
+            grantee: me,
+            ops,
+            suid: seam_host::proto::suid::or_zero::from_u8(value).unwrap(),
+        },
+    };
+    let secret = |object: &str, value: u8, material: &[u8]| AdminOp::ImportPlaintext {
+        object: name(object),
+        suid: suid(value),
+        kind: ObjectKind::Secret,
+        material: heapless::Vec::from_slice(material).unwrap(),
+    };
+    let e2e = [0x3c; 32];
+    for se in [a, b] {
+        let admin = AdminKey::generate();
+        c.create_se(&issuer, se, &admin.public_key(), true).unwrap();
+        c.admin(
+            &admin,
+            se,
+            vec![
+                secret("e2e", 13, &e2e),
+                grant("e2e", Ops::ENCRYPT.union(Ops::DECRYPT), 13),
+            ],
+        )
+        .unwrap();
+        if se == a {
+            c.admin(
+                &admin,
+                se,
+                vec![
+                    AdminOp::GenerateKeyPair {
+                        object: name("sig"),
+                        suid: suid(15),
+                    },
+                    secret("hs", 15, &[0x5a; 32]),
+                    secret("kw", 14, &[0x6b; 16]),
+                ],
+            )
+            .unwrap();
+            c.admin(
+                &admin,
+                se,
+                vec![
+                    grant("sig", Ops::SIGN.union(Ops::VERIFY), 15),
+                    grant("hs", Ops::MAC, 15),
+                    grant("kw", Ops::ENCRYPT.union(Ops::DECRYPT), 14),
+                ],
+            )
+            .unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_c_jose_test_passes_on_the_simulator() {
+    let work = tempfile::tempdir().unwrap();
+    let store = work.path().join("store");
+    provision_jose(&store, "jose-a", "jose-b");
+    let program = work.path().join("test_jose");
+    compile("tests/c/test_jose.c", &program);
+    let (ok, out) = run(
+        &program,
+        &["sim", store.to_str().unwrap(), "jose-a", "jose-b"],
+        &[],
+    );
+    assert!(ok, "test_jose failed:\n{out}");
+    let summary = out.lines().last().unwrap_or_default();
+    assert!(summary.ends_with("passed, 0 failed"), "{out}");
+    let passed: u32 = summary.split_whitespace().next().unwrap().parse().unwrap();
+    assert!(passed >= 60, "only {passed} checks ran:\n{out}");
+}

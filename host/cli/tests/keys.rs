@@ -207,3 +207,31 @@ fn the_c_test_provisioning_script_runs_on_the_cli() {
     }
     assert!(!keys.contains("c-test/other"));
 }
+
+#[test]
+fn the_c_jose_test_provisioning_script_runs_on_the_cli() {
+    let env = Env::new();
+    env.save("issuer.pub.pem", &["keygen", "--out", "issuer.pem"]);
+    env.seam(&["init", "--issuer", "issuer.pub.pem"]).ok();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../capi/tests/c/provision_jose.sh");
+    let store = env.store();
+    let out = env.run(
+        Command::new("sh")
+            .arg(&script)
+            .args(["issuer.pem", "j-a", "j-b", "--backend", "sim", "--store"])
+            .arg(&store)
+            .env("SEAM", SEAM),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+    let keys = env.seam(&["key", "list", "j-a"]).ok().stdout;
+    for k in [
+        "j-a/sig\tec-p256\tsuid 15",
+        "j-a/hs\tsecret\tsuid 15",
+        "j-a/kw\tsecret\tsuid 14",
+        "j-a/e2e\tsecret\tsuid 13",
+    ] {
+        assert!(keys.contains(k), "{keys}");
+    }
+    let keys = env.seam(&["key", "list", "j-b"]).ok().stdout;
+    assert!(keys.contains("j-b/e2e\tsecret\tsuid 13"), "{keys}");
+}
