@@ -233,6 +233,10 @@ pub enum Material {
     EcP256(Zeroizing<Vec<u8>>),
     /// Opaque sensitive data, up to `MAX_DATA` bytes.
     Data(Zeroizing<Vec<u8>>),
+    /// A P-256 public key to trust (a token issuer's, a peer's): not secret,
+    /// so imported as it is (`AdminOp::ImportPublicKey`), not wrapped; the
+    /// admin's signature over the bundle is what makes it trusted.
+    PublicKey(PublicKey),
 }
 
 impl Material {
@@ -252,12 +256,14 @@ impl Material {
             Material::Secret(_) => ObjectKind::Secret,
             Material::EcP256(_) => ObjectKind::EcP256,
             Material::Data(_) => ObjectKind::Data,
+            Material::PublicKey(_) => ObjectKind::PublicKey,
         }
     }
 
     pub fn bytes(&self) -> &[u8] {
         match self {
             Material::Secret(b) | Material::EcP256(b) | Material::Data(b) => b,
+            Material::PublicKey(k) => &k.0,
         }
     }
 }
@@ -338,6 +344,14 @@ impl Bundle {
         }
         let mut ops = Vec::with_capacity(count);
         for key in keys {
+            if let Material::PublicKey(public) = &key.material {
+                ops.push(AdminOp::ImportPublicKey {
+                    object: name(&key.name)?,
+                    suid: key.suid,
+                    key: *public,
+                });
+                continue;
+            }
             let wrapped = wrap_to(
                 &node.node_id,
                 &node.node_key,

@@ -56,7 +56,8 @@ pub struct CreateArgs {
     /// The SE admin's private key (PEM).
     #[arg(long, value_name = "ADMIN.pem")]
     sign_with: PathBuf,
-    /// A credential: NAME:SUID:psk:HEX, NAME:SUID:private-key:FILE or NAME:SUID:data:FILE.
+    /// A credential: NAME:SUID:psk:HEX, NAME:SUID:private-key:FILE, NAME:SUID:data:FILE,
+    /// or a public key to trust (a token issuer's, a peer's): NAME:SUID:public-key:FILE.pem.
     #[arg(long = "key", value_name = "NAME:SUID:KIND:VALUE")]
     keys: Vec<String>,
     /// A grant: KEY:GRANTEE:OPS:SUID, e.g. cse-key:uid:1000:sign,verify:25.
@@ -138,7 +139,10 @@ fn read_descriptor(path: &std::path::Path) -> Outcome<NodeDescriptor> {
 /// `NAME:SUID:psk:HEX`, `NAME:SUID:private-key:FILE`, `NAME:SUID:data:FILE`.
 fn parse_key(spec: &str) -> Outcome<BundleKey> {
     parse_key_inner(spec).map_err(|f| {
-        f.hint("--key is NAME:SUID:psk:HEX, NAME:SUID:private-key:FILE or NAME:SUID:data:FILE")
+        f.hint(
+            "--key is NAME:SUID:psk:HEX, NAME:SUID:private-key:FILE, NAME:SUID:data:FILE \
+             or NAME:SUID:public-key:FILE.pem",
+        )
     })
 }
 
@@ -161,9 +165,12 @@ fn parse_key_inner(spec: &str) -> Outcome<BundleKey> {
         "psk" => material(Some(value), None, None),
         "private-key" => material(None, Some(&path), None),
         "data" => material(None, None, Some(&path)),
+        // A key to trust (a token issuer's, an ECDH-ES recipient's): imported
+        // as it is, the bundle's admin signature being the trust decision.
+        "public-key" => input::public_key(&path, "--key").map(seam::bundle::Material::PublicKey),
         other => {
             return Err(Failure::usage(format!(
-                "--key {name}: unknown kind `{other}` (psk, private-key or data)"
+                "--key {name}: unknown kind `{other}` (psk, private-key, data or public-key)"
             )))
         }
     }

@@ -213,3 +213,67 @@ fn offline_bundles_through_the_command_line() {
     env.seam(&["bundle", "apply", "junk.bundle"])
         .fails(2, "not a seam bundle");
 }
+
+/// A public key to trust (here the operator's own cse-key, as a peer's
+/// would be) travels in a bundle as it is, signed by the SE admin, and then
+/// verifies what the key pair signed.
+#[test]
+fn a_bundle_imports_a_public_key_to_trust() {
+    let env = Env::provisioned();
+    env.save("operator.node.pem", &["se", "info", "operator"]);
+    let grant = format!("peer:{}:verify:25", me());
+    env.seam(&[
+        "bundle",
+        "create",
+        "--node-key",
+        "operator.node.pem",
+        "--se",
+        "operator",
+        "--sign-with",
+        "admin.pem",
+        "--key",
+        "peer:25:public-key:cse-key.pub.pem",
+        "--grant",
+        &grant,
+        "--out",
+        "peer.bundle",
+    ])
+    .ok();
+    let shown = env.seam(&["bundle", "show", "peer.bundle"]).ok().stdout;
+    assert!(
+        shown.contains("import peer (public-key, suid 25, trusted)"),
+        "{shown}"
+    );
+    env.seam(&["bundle", "apply", "peer.bundle"]).ok();
+    let keys = env.seam(&["key", "list", "operator"]).ok().stdout;
+    assert!(
+        keys.contains("operator/peer\tpublic-key\tsuid 25"),
+        "{keys}"
+    );
+    env.save(
+        "msg.jws",
+        &["jws", "sign", "operator/cse-key", "--in", "msg.txt"],
+    );
+    let out = env
+        .seam(&["jws", "verify", "operator/peer", "--in", "msg.jws"])
+        .ok();
+    assert_eq!(out.bytes, env.read("msg.txt"));
+
+    // Not a public key: refused naming the flag.
+    env.write("junk.pem", b"not a key");
+    env.seam(&[
+        "bundle",
+        "create",
+        "--node-key",
+        "operator.node.pem",
+        "--se",
+        "operator",
+        "--sign-with",
+        "admin.pem",
+        "--key",
+        "bad:25:public-key:junk.pem",
+        "--out",
+        "bad.bundle",
+    ])
+    .fails(2, "--key");
+}
