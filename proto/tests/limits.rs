@@ -95,6 +95,26 @@ fn the_largest_request_fits() {
     assert!(admin <= MAX_MESSAGE);
     assert!(decrypt <= MAX_MESSAGE);
     assert!(jwe <= MAX_MESSAGE && jwe_encrypt <= MAX_MESSAGE);
+    let rands = || jose::EsPrimRands {
+        receiver: full(0xff),
+        originator: full(0xff),
+    };
+    let esprim_encrypt = size(&Request::new(Op::Jose(jose::JoseOp::EsPrimEncrypt {
+        key: largest_key(),
+        rands: rands(),
+        enc: jose::JweEnc::A256Gcm,
+        header: full(0xff),
+        plaintext: full(0xff),
+    })));
+    let esprim_decrypt = size(&Request::new(Op::Jose(jose::JoseOp::EsPrimDecrypt {
+        key: largest_key(),
+        rands: rands(),
+        enc: jose::JweEnc::A256Gcm,
+        protected: full(0xff),
+        iv: [0xff; 12],
+        ciphertext: full(0xff),
+    })));
+    assert!(esprim_encrypt <= MAX_MESSAGE && esprim_decrypt <= MAX_MESSAGE);
     // MAX_AAD is as large as a 16 KiB message allows, give or take a kilobyte.
     assert!(decrypt > MAX_MESSAGE - 2048, "{decrypt}");
     // The limit is not wildly above need either (it sizes TA buffers).

@@ -372,11 +372,11 @@ fn esdata_sign_then_encrypt_for_a_reader() {
     let device = Device::new();
     let writer = device.stakeholder_with("writer", true);
     let reader = device.stakeholder_with("reader", true);
-    // Writer: an ES256 key pair (SUID 15) and an HS256 secret (15);
-    // a 16-byte A128KW key (14) shared with the reader; the reader's public
-    // key (14) for ECDH-ES.
-    let signer_public = writer.generate("sig", 15);
-    let reader_public = reader.generate("ecdh", 14);
+    // Writer: an ES256 key pair (SUID 45, a certificate-type key) and an
+    // HS256 secret (15); a 16-byte A128KW key (14) shared with the reader;
+    // the reader's P-256 key (44), its public half held by the writer.
+    let signer_public = writer.generate("sig", 45);
+    let reader_public = reader.generate("ecdh", 44);
     let secret = |s: &Stakeholder, object: &str, suid: u8, material: &[u8]| {
         let op = AdminOp::ImportPlaintext {
             object: object.try_into().unwrap(),
@@ -400,31 +400,35 @@ fn esdata_sign_then_encrypt_for_a_reader() {
         s.grant("kw", OWNER_CSE, Ops::ENCRYPT.union(Ops::DECRYPT), 14);
         s.grant("hs", OWNER_CSE, Ops::MAC, 15);
     }
-    writer.grant("sig", OWNER_CSE, Ops::SIGN, 15);
-    public(&writer, "reader-ecdh", 14, reader_public);
-    writer.grant("reader-ecdh", OWNER_CSE, Ops::ENCRYPT, 14);
-    reader.grant("ecdh", OWNER_CSE, Ops::DECRYPT, 14);
-    public(&reader, "writer-sig", 15, signer_public);
-    reader.grant("writer-sig", OWNER_CSE, Ops::VERIFY, 15);
+    writer.grant("sig", OWNER_CSE, Ops::SIGN, 45);
+    public(&writer, "reader-ecdh", 44, reader_public);
+    writer.grant("reader-ecdh", OWNER_CSE, Ops::ENCRYPT, 44);
+    reader.grant("ecdh", OWNER_CSE, Ops::DECRYPT, 44);
+    public(&reader, "writer-sig", 45, signer_public);
+    reader.grant("writer-sig", OWNER_CSE, Ops::VERIFY, 45);
 
     let mut w = device.client_as(OWNER_CSE);
     let data = br#"{"m2m:cin":{"con":"ESDATA-MARKER 21.5 C"}}"#;
     let cases = [
         (
-            ("sig", JwsAlg::Es256),
-            ("reader-ecdh", "ecdh", JweAlg::EcdhEsA128Kw),
+            ("sig", 45, JwsAlg::Es256),
+            ("reader-ecdh", "ecdh", 44, JweAlg::EcdhEsA128Kw),
             "writer-sig",
         ),
-        (("hs", JwsAlg::Hs256), ("kw", "kw", JweAlg::A128Kw), "hs"),
+        (
+            ("hs", 15, JwsAlg::Hs256),
+            ("kw", "kw", 14, JweAlg::A128Kw),
+            "hs",
+        ),
     ];
-    for ((sign_key, sign_alg), (enc_key, dec_key, alg), verify_key) in cases {
+    for ((sign_key, sign_suid, sign_alg), (enc_key, dec_key, enc_suid, alg), verify_key) in cases {
         for serialization in [Serialization::Compact, Serialization::Flattened] {
             let protected = esdata::protect(
                 &mut w,
                 &Protection {
-                    sign_key: &writer.key(sign_key, 15),
+                    sign_key: &writer.key(sign_key, sign_suid),
                     sign_alg,
-                    reader_key: &writer.key(enc_key, 14),
+                    reader_key: &writer.key(enc_key, enc_suid),
                     alg,
                     enc: JweEnc::A256Gcm,
                     serialization,
@@ -435,8 +439,8 @@ fn esdata_sign_then_encrypt_for_a_reader() {
             assert!(!contains(protected.as_bytes(), b"ESDATA-MARKER"));
             let opened = esdata::open(
                 &mut w,
-                &reader.key(dec_key, 14),
-                &reader.key(verify_key, 15),
+                &reader.key(dec_key, enc_suid),
+                &reader.key(verify_key, sign_suid),
                 protected.as_bytes(),
             )
             .unwrap();
@@ -448,8 +452,8 @@ fn esdata_sign_then_encrypt_for_a_reader() {
             tampered[i] = if tampered[i] == b'A' { b'B' } else { b'A' };
             assert!(esdata::open(
                 &mut w,
-                &reader.key(dec_key, 14),
-                &reader.key(verify_key, 15),
+                &reader.key(dec_key, enc_suid),
+                &reader.key(verify_key, sign_suid),
                 &tampered
             )
             .is_err());
@@ -491,7 +495,7 @@ fn esdata_sign_then_encrypt_for_a_reader() {
     assert!(esdata::open(
         &mut w,
         &reader.key("kw", 14),
-        &reader.key("writer-sig", 15),
+        &reader.key("writer-sig", 45),
         forged.as_bytes()
     )
     .is_err());

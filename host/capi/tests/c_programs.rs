@@ -573,7 +573,7 @@ fn provision_jose(store: &Path, a: &str, b: &str) {
                 vec![
                     AdminOp::GenerateKeyPair {
                         object: name("sig"),
-                        suid: suid(15),
+                        suid: suid(45),
                     },
                     secret("hs", 15, &[0x5a; 32]),
                     secret("kw", 14, &[0x6b; 16]),
@@ -584,7 +584,7 @@ fn provision_jose(store: &Path, a: &str, b: &str) {
                 &admin,
                 se,
                 vec![
-                    grant("sig", Ops::SIGN.union(Ops::VERIFY), 15),
+                    grant("sig", Ops::SIGN.union(Ops::VERIFY), 45),
                     grant("hs", Ops::MAC, 15),
                     grant("kw", Ops::ENCRYPT.union(Ops::DECRYPT), 14),
                 ],

@@ -221,7 +221,7 @@ fn offline_bundles_through_the_command_line() {
 fn a_bundle_imports_a_public_key_to_trust() {
     let env = Env::provisioned();
     env.save("operator.node.pem", &["se", "info", "operator"]);
-    let grant = format!("peer:{}:verify:25", me());
+    let grant = format!("peer:{}:verify:45", me());
     env.seam(&[
         "bundle",
         "create",
@@ -232,7 +232,7 @@ fn a_bundle_imports_a_public_key_to_trust() {
         "--sign-with",
         "admin.pem",
         "--key",
-        "peer:25:public-key:cse-key.pub.pem",
+        "peer:45:public-key:cse-key.pub.pem",
         "--grant",
         &grant,
         "--out",
@@ -241,13 +241,13 @@ fn a_bundle_imports_a_public_key_to_trust() {
     .ok();
     let shown = env.seam(&["bundle", "show", "peer.bundle"]).ok().stdout;
     assert!(
-        shown.contains("import peer (public-key, suid 25, trusted)"),
+        shown.contains("import peer (public-key, suid 45, trusted)"),
         "{shown}"
     );
     env.seam(&["bundle", "apply", "peer.bundle"]).ok();
     let keys = env.seam(&["key", "list", "operator"]).ok().stdout;
     assert!(
-        keys.contains("operator/peer\tpublic-key\tsuid 25"),
+        keys.contains("operator/peer\tpublic-key\tsuid 45"),
         "{keys}"
     );
     env.save(
@@ -271,7 +271,7 @@ fn a_bundle_imports_a_public_key_to_trust() {
         "--sign-with",
         "admin.pem",
         "--key",
-        "bad:25:public-key:junk.pem",
+        "bad:45:public-key:junk.pem",
         "--out",
         "bad.bundle",
     ])

@@ -225,7 +225,7 @@ fn the_c_jose_test_provisioning_script_runs_on_the_cli() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let keys = env.seam(&["key", "list", "j-a"]).ok().stdout;
     for k in [
-        "j-a/sig\tec-p256\tsuid 15",
+        "j-a/sig\tec-p256\tsuid 45",
         "j-a/hs\tsecret\tsuid 15",
         "j-a/kw\tsecret\tsuid 14",
         "j-a/e2e\tsecret\tsuid 13",

@@ -4,7 +4,7 @@
 #
 #   provision_jose.sh ISSUER.pem SE_A SE_B [seam global options...]
 #
-# SE_A: sig (P-256, SUID 15), hs (32-byte secret, 15), kw (16-byte secret,
+# SE_A: sig (P-256, SUID 45), hs (32-byte secret, 15), kw (16-byte secret,
 # 14), e2e (32-byte secret, 13); SE_B: e2e, the same secret (the pairwise
 # ESPrim key). SEs of those names left by an earlier run are retired first.
 set -eu
@@ -28,10 +28,10 @@ for se in "$a" "$b"; do
     seam "$@" acl grant "$se/e2e" --to "$me" --ops encrypt,decrypt --suid 13 $admin >/dev/null
 done
 admin="--sign-with $work/$a.pem"
-seam "$@" key generate "$a/sig" --suid 15 $admin >/dev/null
+seam "$@" key generate "$a/sig" --suid 45 $admin >/dev/null
 seam "$@" rand 32 | seam "$@" key import "$a/hs" --suid 15 --psk-stdin $admin >/dev/null
 seam "$@" rand 16 | seam "$@" key import "$a/kw" --suid 14 --psk-stdin $admin >/dev/null
-seam "$@" acl grant "$a/sig" --to "$me" --ops sign,verify --suid 15 $admin >/dev/null
+seam "$@" acl grant "$a/sig" --to "$me" --ops sign,verify --suid 45 $admin >/dev/null
 seam "$@" acl grant "$a/hs" --to "$me" --ops mac --suid 15 $admin >/dev/null
 seam "$@" acl grant "$a/kw" --to "$me" --ops encrypt,decrypt --suid 14 $admin >/dev/null
 echo "provisioned SEs $a and $b for $me"

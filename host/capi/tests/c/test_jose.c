@@ -3,7 +3,7 @@
  * ESPrim between two SEs, and their error paths.
  *
  * Usage: test_jose BACKEND STORE_DIR SE_A SE_B
- *   SE_A  keys sig (P-256, SUID 15: sign,verify), hs (32-byte secret, SUID
+ *   SE_A  keys sig (P-256, SUID 45: sign,verify), hs (32-byte secret, SUID
  *         15: mac), kw (16-byte secret, SUID 14: encrypt,decrypt), e2e
  *         (32-byte secret, SUID 13: encrypt,decrypt)
  *   SE_B  e2e, the same secret as SE_A's (the pairwise ESPrim key)
@@ -66,12 +66,12 @@ int main(int argc, char **argv) {
     CHECK(len == strlen(text) + 1, "the length includes the NUL");
     CHECK(strncmp(text, "eyJhbGciOiJFUzI1NiJ9.", 21) == 0, "ES256 by the key: %s", text);
     back_len = sizeof back;
-    EXPECT(h, SEAM_OK, seam_jws_verify(h, a, "sig", 15, text, strlen(text), back, &back_len));
+    EXPECT(h, SEAM_OK, seam_jws_verify(h, a, "sig", 45, text, strlen(text), back, &back_len));
     CHECK(back_len == msg_len && memcmp(back, msg, msg_len) == 0, "the payload comes back");
     text[30] = text[30] == 'A' ? 'B' : 'A';
     back_len = sizeof back;
     EXPECT(h, SEAM_ORIGINATOR_NOT_AUTHENTICATED,
-           seam_jws_verify(h, a, "sig", 15, text, strlen(text), back, &back_len));
+           seam_jws_verify(h, a, "sig", 45, text, strlen(text), back, &back_len));
     len = sizeof text;
     EXPECT(h, SEAM_OK,
            seam_jws_sign(h, a, "hs", 0, SEAM_JWS_HS256, NULL, true, msg, msg_len, text, &len));
@@ -122,25 +122,25 @@ int main(int argc, char **argv) {
     const char claims[] = "{\"iss\":\"/das\",\"nbf\":1000,\"exp\":2000,\"aud\":\"/cse-mn-1\"}";
     len = sizeof text;
     EXPECT(h, SEAM_OK,
-           seam_jws_sign(h, a, "sig", 15, SEAM_JWS_ES256, "JWT", false, (const uint8_t *)claims,
+           seam_jws_sign(h, a, "sig", 45, SEAM_JWS_ES256, "JWT", false, (const uint8_t *)claims,
                          strlen(claims), text, &len));
     char out_claims[512];
     size_t claims_len = sizeof out_claims;
     EXPECT(h, SEAM_OK,
-           seam_token_verify(h, a, "sig", 15, text, strlen(text), "/cse-mn-1", 1500, out_claims,
+           seam_token_verify(h, a, "sig", 45, text, strlen(text), "/cse-mn-1", 1500, out_claims,
                              &claims_len));
     CHECK(strstr(out_claims, "\"iss\":\"/das\"") != NULL, "claims: %s", out_claims);
     claims_len = sizeof out_claims;
     EXPECT(h, SEAM_ORIGINATOR_NOT_AUTHENTICATED,
-           seam_token_verify(h, a, "sig", 15, text, strlen(text), "/cse-mn-1", 2000, out_claims,
+           seam_token_verify(h, a, "sig", 45, text, strlen(text), "/cse-mn-1", 2000, out_claims,
                              &claims_len));
     SAYS(h, "expired");
     EXPECT(h, SEAM_ORIGINATOR_NOT_AUTHENTICATED,
-           seam_token_verify(h, a, "sig", 15, text, strlen(text), "/cse-other", 1500, out_claims,
+           seam_token_verify(h, a, "sig", 45, text, strlen(text), "/cse-other", 1500, out_claims,
                              &claims_len));
     SAYS(h, "audience");
     EXPECT(h, SEAM_BAD_REQUEST,
-           seam_token_verify(h, a, "sig", 15, text, strlen(text), NULL, 1500, out_claims,
+           seam_token_verify(h, a, "sig", 45, text, strlen(text), NULL, 1500, out_claims,
                              &claims_len));
 
     /* ---- ESPrim: A (originator) to B (target) and back ---- */
