@@ -233,7 +233,7 @@ pub struct Tunnel {
 }
 
 impl Tunnel {
-    fn spawn(cmd: Command) -> Tunnel {
+    pub fn spawn(cmd: Command) -> Tunnel {
         let proc = Proc::spawn(cmd, None);
         let start = Instant::now();
         loop {
