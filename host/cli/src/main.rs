@@ -15,6 +15,7 @@ mod key;
 mod node;
 mod se;
 mod tls;
+mod tls13;
 mod tunnel;
 
 use std::process::ExitCode;

@@ -6,10 +6,9 @@
 //! error. Exit 0 after a completed handshake and a clean close; exit 5 when
 //! the connection fails, with the step that failed and the alert.
 //!
-//! TLS 1.3 (`--tls13`) is not offered here: oneM2M profiles (D)TLS 1.2, the
-//! engine speaks only that, and TLS 1.3 with the secrets in the SE is
-//! available to programs through the library's rustls provider
-//! (the seam-rustls crate).
+//! TLS 1.3 (`seam tls-client|tls-server --tls13`) runs through rustls with
+//! the SE provider instead ([`crate::tls13`]): certificates only; DTLS 1.3
+//! is not available.
 
 use std::path::{Path, PathBuf};
 
@@ -30,9 +29,9 @@ Standard input goes to the peer and the peer's data to standard output.
 Exit 0 after a completed handshake and a clean close (close_notify); exit 5
 if the connection fails, naming the failed step and the alert.
 A PSK credential uses the PSK suites, a P-256 key the ECDHE_ECDSA suites.
---tls13 is refused: oneM2M profiles (D)TLS 1.2; TLS 1.3 with the secrets in
-the SE is available to programs through the library's rustls provider
-(the seam-rustls crate).";
+--tls13 (tls-client, tls-server): TLS 1.3 through rustls with the SE
+provider, a P-256 credential with certificates (--ca on a client, --cert on
+a server); no PSK, raw public keys or --cipher. DTLS 1.3 is not available.";
 
 pub fn tls_client_example() -> String {
     format!(
@@ -123,8 +122,8 @@ pub struct Common {
     /// oneM2M profile first (CCM_8 over DTLS, CBC_SHA256 over TLS).
     #[arg(long, value_name = "OPENSSL-NAME")]
     cipher: Option<String>,
-    /// Refused here: TLS 1.3 runs in `seam tunnel --tls13` and in programs
-    /// through the library's `seam_rustls` provider.
+    /// TLS 1.3 through rustls with the SE provider (tls-client/tls-server;
+    /// a P-256 credential with certificates).
     #[arg(long)]
     tls13: bool,
     /// Present the P-256 credential as a raw public key (RFC 7250) instead of a certificate.
@@ -190,12 +189,23 @@ fn variant(command: &str) -> Variant {
 /// The checks that need neither the SE nor the network.
 fn check_common(command: &str, c: &Common) -> Outcome<Vec<Suite>> {
     if c.tls13 {
-        return Err(Failure::usage(format!(
-            "seam {command} --tls13: this one-shot tool speaks (D)TLS 1.2, the version \
-             oneM2M profiles; TLS 1.3 with the handshake secrets in the SE runs in \
-             `seam tunnel client|server --tls13` and, for programs, through the library's \
-             rustls provider `seam_rustls`"
-        )));
+        if variant(command) == Variant::Dtls {
+            return Err(Failure::usage(format!(
+                "seam {command} --tls13: DTLS 1.3 is not available; use DTLS 1.2 \
+                 (the oneM2M profile) or `seam tls-{}` --tls13",
+                command.trim_start_matches("dtls-")
+            )));
+        }
+        if c.raw_public_key
+            || c.peer_key.is_some()
+            || c.cipher.is_some()
+            || c.psk_identity.is_some()
+        {
+            return Err(Failure::usage(format!(
+                "seam {command} --tls13: --raw-public-key, --peer-key, --cipher and \
+                 --psk-identity apply to TLS 1.2 only; TLS 1.3 here runs with certificates"
+            )));
+        }
     }
     match &c.cipher {
         None => Ok(Vec::new()),
@@ -315,6 +325,19 @@ pub fn client(ctx: &mut Ctx, command: &str, a: ClientArgs) -> Outcome {
     let credential = input::key_path(&a.credential, false)?;
     host_port("--connect", &a.connect)?;
     let asked = check_common(command, &a.common)?;
+    if a.common.tls13 {
+        return crate::tls13::client(
+            ctx,
+            crate::tls13::Options {
+                command,
+                credential,
+                address: a.connect,
+                server_name: a.server_name,
+                cert: a.common.cert.as_deref(),
+                ca: a.common.ca.as_deref(),
+            },
+        );
+    }
     let variant = variant(command);
     let psk = credential_kind(ctx, command, &credential)?;
     let own = own_certificate(ctx, &a.common, &credential)?;
@@ -358,6 +381,19 @@ pub fn server(ctx: &mut Ctx, command: &str, a: ServerArgs) -> Outcome {
     let credential = input::key_path(&a.credential, false)?;
     host_port("--listen", &a.listen)?;
     let asked = check_common(command, &a.common)?;
+    if a.common.tls13 {
+        return crate::tls13::server(
+            ctx,
+            crate::tls13::Options {
+                command,
+                credential,
+                address: a.listen,
+                server_name: None,
+                cert: a.common.cert.as_deref(),
+                ca: a.common.ca.as_deref(),
+            },
+        );
+    }
     let variant = variant(command);
     let psk = credential_kind(ctx, command, &credential)?;
     let own = own_certificate(ctx, &a.common, &credential)?;

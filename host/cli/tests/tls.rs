@@ -237,6 +237,50 @@ impl Node {
             "-out",
             "cert.pem",
         ]);
+        // TLS 1.3 (rustls) checks names in the SAN only: the same key with
+        // one, and an OpenSSL peer from the same CA.
+        std::fs::write(
+            self.path("san.ext"),
+            "subjectAltName=DNS:server.seam.test\n",
+        )
+        .unwrap();
+        run(&[
+            "x509",
+            "-new",
+            "-subj",
+            "/CN=server.seam.test",
+            "-force_pubkey",
+            "cert.pub.pem",
+            "-extfile",
+            "san.ext",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-days",
+            "2",
+            "-out",
+            "cert13.pem",
+        ]);
+        run(&[
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+            "-nodes",
+            "-keyout",
+            "peer.key",
+            "-subj",
+            "/CN=peer.seam.test",
+            "-out",
+            "peer.csr",
+        ]);
+        run(&[
+            "x509", "-req", "-in", "peer.csr", "-extfile", "san.ext", "-CA", "ca.pem", "-CAkey",
+            "ca.key", "-days", "2", "-out", "peer.pem",
+        ]);
     }
 }
 
@@ -706,6 +750,126 @@ fn psk_flags_warn_refuse_bad_input_and_secret_files_are_0600() {
     }
 }
 
+/// `--tls13`: rustls with the SE provider, seam's certificate verified by
+/// s_client -tls1_3, a client certificate asked for by s_server -tls1_3.
+#[test]
+fn tls_server_tls13_serves_openssl_s_client() {
+    if !seam_tests::require_tool("openssl") {
+        return;
+    }
+    let node = Node::new();
+    node.certificate();
+    let (mut server, port) = seam_server(
+        &node,
+        &[
+            "tls-server",
+            "--tls13",
+            "--credential",
+            "operator/cert",
+            "--cert",
+            "cert13.pem",
+        ],
+    );
+    let mut client = s_client(
+        node.dir.path(),
+        port,
+        &[
+            "-tls1_3",
+            "-CAfile",
+            "ca.pem",
+            "-verify_return_error",
+            "-servername",
+            "server.seam.test",
+        ],
+    );
+    exchange_lines(&mut server, &mut client);
+    assert!(
+        client.wait_for("Verify return code: 0 (ok)") && client.stdout().contains("TLSv1.3"),
+        "s_client did not verify seam's certificate over TLS 1.3:\n{}",
+        client.all()
+    );
+    client.close_stdin();
+    assert_eq!(server.exit_code(), 0, "seam tls-server:\n{}", server.all());
+    assert!(
+        server
+            .stderr()
+            .contains("closed cleanly after a TLSv1.3 TLS13_"),
+        "{}",
+        server.all()
+    );
+}
+
+#[test]
+fn tls_client_tls13_talks_to_openssl_s_server_with_client_certificates() {
+    if !seam_tests::require_tool("openssl") {
+        return;
+    }
+    let node = Node::new();
+    node.certificate();
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let mut server = Proc::spawn(
+        "openssl s_server",
+        Command::new("openssl")
+            .args([
+                "s_server",
+                "-tls1_3",
+                "-accept",
+                &format!("127.0.0.1:{port}"),
+                "-naccept",
+                "1",
+                "-cert",
+                "peer.pem",
+                "-key",
+                "peer.key",
+                "-Verify",
+                "1",
+                "-CAfile",
+                "ca.pem",
+                "-verify_return_error",
+            ])
+            .current_dir(node.dir.path()),
+    );
+    assert!(
+        server.wait_for("ACCEPT"),
+        "s_server did not start:\n{}",
+        server.all()
+    );
+    let mut client = Proc::spawn(
+        "seam",
+        &mut node.command(&[
+            "tls-client",
+            "--tls13",
+            "--credential",
+            "operator/cert",
+            "--cert",
+            "cert13.pem",
+            "--ca",
+            "ca.pem",
+            "--server-name",
+            "server.seam.test",
+            "--connect",
+            &format!("127.0.0.1:{port}"),
+        ]),
+    );
+    exchange_lines(&mut client, &mut server);
+    // s_server verified seam's certificate (-verify_return_error).
+    assert!(
+        server.all().contains("CN = server.seam.test"),
+        "{}",
+        server.all()
+    );
+    client.close_stdin();
+    assert_eq!(client.exit_code(), 0, "seam tls-client:\n{}", client.all());
+    assert!(
+        client.stderr().contains("closed cleanly after a TLSv1.3"),
+        "{}",
+        client.all()
+    );
+}
+
 /// What the (D)TLS commands check before any connection.
 #[test]
 fn tls_command_errors_name_what_was_wrong() {
@@ -722,8 +886,21 @@ fn tls_command_errors_name_what_was_wrong() {
                 "--tls13",
             ],
             2,
-            "TLS 1.3 with the handshake secrets in the SE runs in \
-             `seam tunnel client|server --tls13`",
+            "seam tls-client --tls13: --ca FILE.pem is required",
+        ),
+        (
+            &[
+                "tls-client",
+                "--credential",
+                "operator/cse-key",
+                "--connect",
+                "in-cse.example:8443",
+                "--tls13",
+                "--cipher",
+                "ECDHE-ECDSA-AES128-SHA256",
+            ],
+            2,
+            "apply to TLS 1.2 only",
         ),
         (
             &[
@@ -735,7 +912,7 @@ fn tls_command_errors_name_what_was_wrong() {
                 "--tls13",
             ],
             2,
-            "seam_rustls",
+            "seam dtls-server --tls13: DTLS 1.3 is not available",
         ),
         (
             &[
