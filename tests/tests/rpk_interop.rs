@@ -3,8 +3,9 @@
 //! gnutls-bin), which speaks them: the SE key presented without a
 //! certificate and seen by GnuTLS as exactly that key, the peer's key
 //! pinned, both oneM2M ECDHE_ECDSA suites over TLS 1.2, and a peer holding
-//! another key refused before it reaches the service. Host only (the
-//! emulated device has no GnuTLS).
+//! another key refused before it reaches the service; over DTLS the same
+//! with libcoap's GnuTLS client in front of libcoap's plain CoAP server.
+//! Host only (the emulated device has neither).
 
 mod tunnel_support;
 
@@ -226,4 +227,89 @@ fn gnutls_cli_with_raw_public_keys_vs_tunnel_server() {
         );
         assert_eq!(echo.accepted.load(Ordering::SeqCst), 1, "{suite}");
     }
+}
+
+/// DTLS: libcoap's GnuTLS client (Debian libcoap3-bin) with a raw public
+/// key, through `seam tunnel server --dtls --raw-public-key`, to libcoap's
+/// plain CoAP server; another key is refused.
+#[test]
+fn coap_client_with_raw_public_keys_vs_tunnel_server_dtls() {
+    if !usable()
+        || !tool(
+            "coap-client-gnutls",
+            "libcoap3-bin",
+            "raw public keys over DTLS",
+        )
+        || !tool(
+            "coap-server-notls",
+            "libcoap3-bin",
+            "raw public keys over DTLS",
+        )
+    {
+        return;
+    }
+    if !seam_tests::require_tool("openssl") {
+        return;
+    }
+    let device = Device::new();
+    let node = node(&device);
+    // libcoap takes a raw public key as one PEM file with the private key
+    // (SEC 1) and the public key.
+    for name in ["peer", "stranger"] {
+        let key = node.pki.path(&format!("{name}.key"));
+        let mut rpk = Vec::new();
+        for args in [
+            &["ec", "-in", &key][..],
+            &["pkey", "-pubout", "-in", &key][..],
+        ] {
+            let out = Command::new("openssl").args(args).output().unwrap();
+            assert!(out.status.success(), "openssl {args:?}");
+            rpk.extend(out.stdout);
+        }
+        std::fs::write(node.pki.path(&format!("{name}.rpk.pem")), rpk).unwrap();
+    }
+    let coap_port = free_port(true);
+    let mut cmd = Command::new("coap-server-notls");
+    cmd.args(["-A", "127.0.0.1", "-p", &coap_port.to_string()]);
+    let _server = Proc::spawn(cmd, None);
+
+    let mut a = vec![s("server"), s("--dtls")];
+    a.extend(rpk_args(&node, Suite::EcdheEcdsaAes128Ccm8, "peer.pub.pem")[1..].to_vec());
+    a.extend([s("--forward"), format!("127.0.0.1:{coap_port}")]);
+    let tunnel = node.tunnel(&a);
+    let coap_get = |key: &str, wait: &str| {
+        let out = Command::new("coap-client-gnutls")
+            .args(["-M", &node.pki.path(key), "-B", wait, "-m", "get"])
+            .arg(format!("coaps://{}/.well-known/core", tunnel.addr))
+            .output()
+            .unwrap();
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    };
+    let got = coap_get("peer.rpk.pem", "20");
+    assert!(
+        got.contains("</time>"),
+        "coap-client got {got:?}\ntunnel:\n{}",
+        tunnel.proc.output()
+    );
+    let opened = tunnel.wait_events("connection", 1);
+    assert_eq!(opened[0]["version"], "DTLSv1.2", "{opened:?}");
+    assert_eq!(
+        opened[0]["suite"],
+        Suite::EcdheEcdsaAes128Ccm8.name(),
+        "{opened:?}"
+    );
+    assert_eq!(
+        opened[0]["identity"]["raw_key_sha256"],
+        point_sha256(&node.pki.path("peer.pub.pem")),
+        "{opened:?}"
+    );
+
+    let got = coap_get("stranger.rpk.pem", "5");
+    assert!(!got.contains("</time>"), "another key got {got:?}");
+    let refused = tunnel.wait_events("refused", 1);
+    assert!(!refused.is_empty(), "{}", tunnel.proc.output());
 }
