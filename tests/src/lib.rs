@@ -283,6 +283,11 @@ pub fn suid(value: u8) -> seam::Suid {
 
 pub mod cli;
 pub mod dtls_fuzzing;
+pub mod faults;
+pub mod fuzz_bundles;
+pub mod fuzz_engines;
+pub mod fuzz_handshakes;
+pub mod fuzz_requests;
 pub mod fuzzing;
 pub mod jose_keys;
 pub mod memory_ta;

@@ -132,6 +132,12 @@ pub struct FileStore {
 }
 
 impl FileStore {
+    /// The store in `dir`, which must exist (tests drive it directly, e.g.
+    /// to inject faults between the core and the files).
+    pub fn new(dir: impl Into<PathBuf>) -> FileStore {
+        FileStore { dir: dir.into() }
+    }
+
     fn path(&self, name: &str) -> Result<PathBuf, StoreError> {
         let ok = !name.is_empty()
             && !name.starts_with('.')

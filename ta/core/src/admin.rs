@@ -17,7 +17,7 @@ use zeroize::Zeroizing;
 
 use crate::access;
 use crate::crypto::{self, Rng};
-use crate::records::{self, NodeRecord, SeRecord, StoredObject};
+use crate::records::{self, Journal, NodeRecord, SeChange, SeRecord, StoredObject};
 use crate::store::Store;
 
 /// Shortest and longest symmetric secret.
@@ -53,7 +53,7 @@ pub fn issuer_command(
     store: &mut impl Store,
     cmd: &IssuerCommand,
 ) -> Result<(Status, Reply), Reason> {
-    let mut node = records::load_node(store)?.ok_or(Reason::NotInitialized)?;
+    let node = records::load_node(store)?.ok_or(Reason::NotInitialized)?;
     access::authorize_issuer(&node, cmd)?;
     match &cmd.op {
         IssuerOp::CreateSe {
@@ -69,10 +69,6 @@ pub fn issuer_command(
             if existing.len() >= MAX_SES {
                 return Err(Reason::LimitReached);
             }
-            // The counter is stored first: a crash after it loses the command
-            // (the issuer resends) but can never let it be replayed.
-            node.issuer_counter = cmd.counter;
-            records::save_node(store, &node)?;
             let record = SeRecord {
                 version: records::record_version(),
                 name: se.clone(),
@@ -83,7 +79,7 @@ pub fn issuer_command(
                 se_acl: Vec::new(),
                 objects: Vec::new(),
             };
-            records::save_se(store, &record)?;
+            commit(store, cmd.counter, SeChange::Create(record))?;
             Ok((Status::Created, Reply::Done))
         }
         IssuerOp::RetireSe { se } => {
@@ -93,11 +89,48 @@ pub fn issuer_command(
             {
                 return Err(Reason::UnknownSe);
             }
-            node.issuer_counter = cmd.counter;
-            records::save_node(store, &node)?;
-            records::delete_se(store, se)?;
+            commit(store, cmd.counter, SeChange::Retire(se.clone()))?;
             Ok((Status::Deleted, Reply::Done))
         }
+    }
+}
+
+/// Writes an issuer command to the journal (the commit point: if that put
+/// fails, nothing is applied), then applies it. Once the journal is written
+/// the command stands: a failure while applying it is finished by
+/// [`recover`], which the environment runs before the next request.
+fn commit(store: &mut impl Store, counter: u64, change: SeChange) -> Result<(), Reason> {
+    let journal = Journal {
+        version: records::record_version(),
+        issuer_counter: counter,
+        change,
+    };
+    records::save_journal(store, &journal)?;
+    let _ = apply_journal(store, &journal);
+    Ok(())
+}
+
+/// Applies a journaled issuer command: the node's counter, then the SE,
+/// then the journal removed. Each step may run again with the same result.
+fn apply_journal(store: &mut impl Store, journal: &Journal) -> Result<(), Reason> {
+    let mut node = records::load_node(store)?.ok_or(Reason::StorageCorrupt)?;
+    if node.issuer_counter < journal.issuer_counter {
+        node.issuer_counter = journal.issuer_counter;
+        records::save_node(store, &node)?;
+    }
+    match &journal.change {
+        SeChange::Create(record) => records::save_se(store, record)?,
+        SeChange::Retire(se) => records::delete_se(store, se)?,
+    }
+    records::delete_journal(store)
+}
+
+/// Finishes an issuer command that was committed but not wholly applied
+/// (a power cut or a storage failure in between).
+pub fn recover(store: &mut impl Store) -> Result<(), Reason> {
+    match records::load_journal(store)? {
+        Some(journal) => apply_journal(store, &journal),
+        None => Ok(()),
     }
 }
 

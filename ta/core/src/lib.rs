@@ -91,6 +91,9 @@ pub struct SecureEnvironment<S: Store, R: Rng> {
     /// In-progress (D)TLS handshakes, in memory only.
     handshakes: handshake::Handshakes,
     clock: alloc::boxed::Box<dyn Clock + Send>,
+    /// Whether a committed issuer command may be unfinished in the store: at
+    /// start (a power cut may have interrupted one) and after each one.
+    recovery_needed: bool,
 }
 
 impl<S: Store, R: Rng> SecureEnvironment<S, R> {
@@ -101,6 +104,7 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             platform,
             handshakes: handshake::Handshakes::new(),
             clock: alloc::boxed::Box::new(StoppedClock),
+            recovery_needed: true,
         }
     }
 
@@ -143,6 +147,12 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
 
     fn handle(&mut self, caller: &Caller, request: &[u8]) -> Result<(Status, Reply), Reason> {
         let request = decode_request(request)?;
+        // Nothing may see the store between an issuer command's commit and
+        // its completion.
+        if self.recovery_needed {
+            admin::recover(&mut self.store)?;
+            self.recovery_needed = false;
+        }
         let ok = |reply| Ok((Status::Ok, reply));
         match &request.op {
             // What anyone may read, even a PUBLIC login.
@@ -163,7 +173,13 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             Op::NodeInfo | Op::SeList | Op::SeInfo { .. } => Err(Reason::Internal),
             Op::InitNode { issuer } => Ok((Status::Created, admin::init_node(store, rng, issuer)?)),
             Op::Issuer(cmd) => {
+                // Until its journal is applied and removed, the command
+                // is finished before anything else reads the store.
+                self.recovery_needed = true;
                 let r = admin::issuer_command(store, cmd);
+                if admin::recover(store).is_ok() {
+                    self.recovery_needed = false;
+                }
                 // A retired SE ends the sessions it authorised, and frees
                 // their slots, now rather than at their next step.
                 self.handshakes.revalidate(store);

@@ -5,6 +5,11 @@
 //! object makes a signed admin command — several operations — apply all or
 //! nothing with a single atomic `put`, and a corrupt SE object cannot damage
 //! another SE.
+//!
+//! An issuer command changes two objects (the node's counter and an SE), so
+//! it is first written whole to a `journal` object — its one atomic commit
+//! point — then applied, then the journal is removed. A journal found later
+//! (after a power cut) is applied again: every step is idempotent.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -80,6 +85,40 @@ impl SeRecord {
     pub fn object_mut(&mut self, name: &str) -> Option<&mut StoredObject> {
         self.objects.iter_mut().find(|o| o.name.as_str() == name)
     }
+}
+
+/// A committed issuer command, until both its objects are written.
+#[derive(Serialize, Deserialize)]
+pub struct Journal {
+    pub version: u8,
+    /// The command's counter, which becomes the node's issuer counter.
+    pub issuer_counter: u64,
+    pub change: SeChange,
+}
+
+#[derive(Serialize, Deserialize)]
+pub enum SeChange {
+    /// The new SE's record (no credentials yet).
+    Create(SeRecord),
+    Retire(Name),
+}
+
+pub const JOURNAL_OBJECT: &str = "journal";
+
+pub fn load_journal(store: &mut impl Store) -> Result<Option<Journal>, Reason> {
+    match store.get(JOURNAL_OBJECT)? {
+        None => Ok(None),
+        Some(bytes) => decode(Zeroizing::new(bytes)).map(Some),
+    }
+}
+
+pub fn save_journal(store: &mut impl Store, journal: &Journal) -> Result<(), Reason> {
+    let bytes = encode(journal)?;
+    Ok(store.put(JOURNAL_OBJECT, &bytes)?)
+}
+
+pub fn delete_journal(store: &mut impl Store) -> Result<(), Reason> {
+    Ok(store.delete(JOURNAL_OBJECT)?)
 }
 
 pub fn se_object_name(se: &Name) -> String {
