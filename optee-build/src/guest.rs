@@ -27,7 +27,7 @@ pub struct Boot<'a> {
 }
 
 impl Boot<'_> {
-    fn qemu(&self, interactive: bool) -> Result<Command> {
+    pub(crate) fn qemu(&self, interactive: bool) -> Result<Command> {
         let flash = self.setup.path("flash.path")?;
         let env = self.setup.path("uboot-env.path")?;
         let kernel = self.setup.path("vmlinuz.path")?;

@@ -10,6 +10,8 @@
 //! cargo optee test [opts]            boot, xtest health check, seam e2e suite
 //! cargo optee demo                   boot and run the seam story (seam-demo) on the TA
 //! cargo optee bench [N] [--json F]   boot and time seam against OpenSSL, PKCS#11, a bare call
+//! cargo optee powercut [--cycles N]  kill QEMU mid-workload, reboot, check nothing acknowledged is lost
+//! cargo optee stress [--minutes M]   many client processes, misbehaving ones too, on the TA
 //! ```
 //!
 //! `run`, `exec` and `test` run `setup` (a no-op once done) and `build`
@@ -96,8 +98,11 @@ mod guest;
 mod image;
 mod manifest;
 mod paths;
+mod powercut;
 mod setup;
+mod stress;
 mod util;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -152,6 +157,21 @@ COMMANDS:
               to its anchor, and TA invocations per operation; --json FILE
               writes one object per case (case, n, seam_ms, anchor_ms,
               ratio, ta_invocations).
+    powercut  Build if needed, then power cuts on the real TA: boot on a
+              fresh data disk, run seam-powercut (a deterministic
+              provisioning script that logs each acknowledged command on the
+              serial console), SIGKILL QEMU at a random moment, boot again
+              and check every acknowledged command is in the TA and the one
+              in flight applied wholly or not at all. --cycles N (10),
+              --seed S (printed; from the clock by default). Prints cycles,
+              torn stores, lost acknowledged commands, corruptions.
+    stress    Build if needed, boot, and run seam-stress: --clients C (4)
+              processes under several uids and gids, each a mix of every
+              operation, handshakes and admin commands, some misbehaving
+              (malformed requests, abandoned handshakes, killed mid-call), for
+              --minutes M (1). Prints operations, unexpected failures, p50/p99
+              latency per operation, the TA's heap and stack peaks, handshake
+              sessions left over, and any TA panic in OP-TEE's secure log.
     help      This text.
 
 OPTIONS:
@@ -165,6 +185,11 @@ OPTIONS:
     --no-host          build: leave out the aarch64 host programs.
     --verbose, -v      Show the whole guest console, not just CMD's output.
     --refresh          setup: refresh the package lists, take newer versions.
+    --cycles N         powercut: power cuts to make (default 10).
+    --seed S           powercut, stress: the random seed (printed).
+    --minutes M        stress: how long (default 1; fractions allowed).
+    --clients C        stress: client processes (default 4, at most 64).
+    --no-kill          stress: no client is SIGKILLed mid-call (see below).
 
 GUEST:
     /lib/optee_armtz/<uuid>.ta   our TA (and xtest's TAs)
@@ -191,6 +216,12 @@ struct Args {
     no_host: bool,
     verbose: bool,
     refresh: bool,
+    /// powercut: cycles and seed; stress: minutes and clients.
+    cycles: Option<u32>,
+    seed: Option<u64>,
+    minutes: Option<f64>,
+    clients: Option<u32>,
+    no_kill: bool,
     rest: Vec<String>,
 }
 
@@ -204,8 +235,17 @@ fn parse() -> Result<Args> {
         no_host: false,
         verbose: false,
         refresh: false,
+        cycles: None,
+        seed: None,
+        minutes: None,
+        clients: None,
+        no_kill: false,
         rest: Vec::new(),
     };
+    fn number<T: std::str::FromStr>(v: Option<String>, what: &str) -> Result<T> {
+        v.and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("{what} needs a number"))
+    }
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--" => {
@@ -221,6 +261,11 @@ fn parse() -> Result<Args> {
                         .ok_or("--timeout needs a number of seconds")?,
                 )
             }
+            "--cycles" => a.cycles = Some(number(it.next(), "--cycles")?),
+            "--seed" => a.seed = Some(number(it.next(), "--seed")?),
+            "--minutes" => a.minutes = Some(number(it.next(), "--minutes")?),
+            "--clients" => a.clients = Some(number(it.next(), "--clients")?),
+            "--no-kill" => a.no_kill = true,
             "--no-build" => a.no_build = true,
             "--no-host" => a.no_host = true,
             "--verbose" | "-v" => a.verbose = true,
@@ -365,6 +410,27 @@ fn dispatch(a: &Args) -> Result<i32> {
                 bench::save_json(&boot.console_log(), json)?;
             }
             Ok(0)
+        }
+        "powercut" => {
+            let (s, b) = ready(&p, a)?;
+            let o = powercut::Options {
+                cycles: a.cycles.unwrap_or(10).max(1),
+                seed: a.seed.unwrap_or_else(powercut::clock_seed),
+                timeout: Duration::from_secs(a.timeout.unwrap_or(300)),
+                verbose: a.verbose,
+            };
+            powercut::run(&p, &s, &b, &o)
+        }
+        "stress" => {
+            let (s, b) = ready(&p, a)?;
+            let o = stress::Options {
+                minutes: a.minutes.unwrap_or(1.0),
+                clients: a.clients.unwrap_or(4).clamp(1, 64),
+                seed: a.seed.unwrap_or_else(powercut::clock_seed),
+                no_kill: a.no_kill,
+                verbose: a.verbose,
+            };
+            stress::run(&p, &s, &b, &o)
         }
         other => bail!("unknown command `{other}` (see `cargo optee help`)"),
     }

@@ -83,6 +83,8 @@ pub struct TaStats {
     pub heap_size: u32,
     pub stack_peak: u32,
     pub stack_size: u32,
+    /// Handshake sessions the TA holds (None from a TA that does not say).
+    pub handshakes: Option<u32>,
 }
 
 impl Tee {
@@ -346,7 +348,8 @@ impl Tee {
     pub fn ta_stats(&mut self) -> Result<TaStats, Error> {
         let (res, origin, n) = self.invoke(CMD_STATS, None);
         let out = self.response(n);
-        if res != raw::TEEC_SUCCESS || n != 20 {
+        // A TA before the sixth word sends five.
+        if res != raw::TEEC_SUCCESS || (n != 20 && n != 24) {
             return Err(Error::Transport(format!(
                 "TA stats: {} from {}",
                 describe(res),
@@ -360,6 +363,7 @@ impl Tee {
             heap_size: w(2),
             stack_peak: w(3),
             stack_size: w(4),
+            handshakes: (n == 24).then(|| w(5)),
         })
     }
 }

@@ -20,7 +20,8 @@
 //!   retry with the same request gets it without running the request twice.
 //! * [`CMD_STATS`] (1): memref output = 5 little-endian u32: heap bytes in
 //!   use, heap high-water mark, heap size, stack high-water mark, stack
-//!   size. Diagnostics only: no secret in it.
+//!   size; and, if the buffer has room for a sixth, the handshake sessions
+//!   held. Diagnostics only: no secret in it.
 //! * [`CMD_NOOP`] (2): no parameters, does nothing (the floor `cargo optee
 //!   bench` measures requests against).
 //!
@@ -243,20 +244,23 @@ fn stats(params: &mut ParametersAny) -> Result<()> {
     let mut m = MallocStats::default();
     // SAFETY: `m` has the layout of struct pta_stats_alloc.
     unsafe { malloc_get_stats(&mut m) };
-    let mut bytes = [0u8; 20];
+    let mut bytes = [0u8; 24];
     for (i, v) in [
         m.allocated,
         m.max_allocated,
         m.size,
         stack::high_water() as u32,
         stack::STACK_SIZE as u32,
+        se().handshake_count() as u32,
     ]
     .into_iter()
     .enumerate()
     {
         bytes[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
     }
-    out.set_output(bytes)
+    // Older hosts ask for exactly the first five.
+    let n = if out.buffer_len() >= 24 { 24 } else { 20 };
+    out.set_output(&bytes[..n])
 }
 
 /// The caller as OP-TEE established it at open-session time.

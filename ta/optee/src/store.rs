@@ -33,29 +33,90 @@ fn check_name(name: &str) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// OP-TEE's storage system calls, below libutee's TEE_* wrappers. The
+/// wrappers panic the TA on any result GlobalPlatform does not list for
+/// the function (TEE_Panic), and a storage RPC to tee-supplicant fails
+/// with TEE_ERROR_COMMUNICATION when the calling process is killed while
+/// the TA waits on it (Linux's optee driver waits for the supplicant
+/// killably): one client killing its own process mid-call would then take
+/// the single-instance TA, and every stakeholder's handshakes, down. The
+/// system calls return the error instead, which becomes StorageFailure for
+/// that one request. (Found by `cargo optee stress`.)
+mod sys {
+    use optee_utee::raw::TEE_Result;
+
+    /// libutee's `struct utee_object_info` (utee_types.h).
+    #[repr(C)]
+    #[derive(Default)]
+    pub struct ObjectInfo {
+        pub obj_type: u32,
+        pub obj_size: u32,
+        pub max_obj_size: u32,
+        pub obj_usage: u32,
+        pub data_size: u32,
+        pub data_pos: u32,
+        pub handle_flags: u32,
+    }
+
+    extern "C" {
+        pub fn _utee_storage_obj_open(
+            storage_id: usize,
+            object_id: *const u8,
+            object_id_len: usize,
+            flags: usize,
+            obj: *mut u32,
+        ) -> TEE_Result;
+        pub fn _utee_storage_obj_create(
+            storage_id: usize,
+            object_id: *const u8,
+            object_id_len: usize,
+            flags: usize,
+            attr: usize,
+            data: *const u8,
+            len: usize,
+            obj: *mut u32,
+        ) -> TEE_Result;
+        pub fn _utee_storage_obj_del(obj: usize) -> TEE_Result;
+        pub fn _utee_storage_obj_read(
+            obj: usize,
+            data: *mut u8,
+            len: usize,
+            count: *mut u64,
+        ) -> TEE_Result;
+        pub fn _utee_cryp_obj_get_info(obj: usize, info: *mut ObjectInfo) -> TEE_Result;
+        pub fn _utee_cryp_obj_close(obj: usize) -> TEE_Result;
+        pub fn _utee_storage_alloc_enum(obj_enum: *mut u32) -> TEE_Result;
+        pub fn _utee_storage_free_enum(obj_enum: usize) -> TEE_Result;
+        pub fn _utee_storage_start_enum(obj_enum: usize, storage_id: usize) -> TEE_Result;
+        pub fn _utee_storage_next_enum(
+            obj_enum: usize,
+            info: *mut ObjectInfo,
+            obj_id: *mut u8,
+            len: *mut u64,
+        ) -> TEE_Result;
+    }
+}
+
+const STORAGE: usize = raw::TEE_STORAGE_PRIVATE as usize;
+
 /// An open object handle, closed on drop.
-struct Handle(raw::TEE_ObjectHandle);
+struct Handle(u32);
 
 impl Drop for Handle {
     fn drop(&mut self) {
-        if !self.0.is_null() {
-            // SAFETY: a handle we opened and still own.
-            unsafe { raw::TEE_CloseObject(self.0) };
+        if self.0 != 0 {
+            // SAFETY: a handle we opened and still own. A failure to close
+            // (an RPC cut short) leaves nothing for us to do.
+            let _ = unsafe { sys::_utee_cryp_obj_close(self.0 as usize) };
         }
     }
 }
 
 fn open(name: &str, flags: u32) -> Result<Option<Handle>, StoreError> {
-    let mut h: raw::TEE_ObjectHandle = ptr::null_mut();
+    let mut h = 0u32;
     // SAFETY: the ID buffer is valid for its length; `h` is an out-pointer.
     let res = unsafe {
-        raw::TEE_OpenPersistentObject(
-            raw::TEE_STORAGE_PRIVATE,
-            name.as_ptr().cast(),
-            name.len(),
-            flags,
-            &mut h,
-        )
+        sys::_utee_storage_obj_open(STORAGE, name.as_ptr(), name.len(), flags as usize, &mut h)
     };
     match res {
         raw::TEE_SUCCESS => Ok(Some(Handle(h))),
@@ -74,23 +135,23 @@ impl Store for TeeStore {
         else {
             return Ok(None);
         };
-        let mut info: raw::TEE_ObjectInfo = unsafe { core::mem::zeroed() };
+        let mut info = sys::ObjectInfo::default();
         // SAFETY: valid handle and out-pointer.
-        let res = unsafe { raw::TEE_GetObjectInfo1(h.0, &mut info) };
+        let res = unsafe { sys::_utee_cryp_obj_get_info(h.0 as usize, &mut info) };
         if res != raw::TEE_SUCCESS {
             return Err(map(res));
         }
-        let mut data = alloc::vec![0u8; info.dataSize];
-        let mut read = 0usize;
+        let mut data = alloc::vec![0u8; info.data_size as usize];
         if !data.is_empty() {
+            let mut read = 0u64;
             // SAFETY: `data` is writable for its length; `read` is an out-pointer.
             let res = unsafe {
-                raw::TEE_ReadObjectData(h.0, data.as_mut_ptr().cast(), data.len(), &mut read)
+                sys::_utee_storage_obj_read(h.0 as usize, data.as_mut_ptr(), data.len(), &mut read)
             };
             if res != raw::TEE_SUCCESS {
                 return Err(map(res));
             }
-            if read != data.len() {
+            if read != data.len() as u64 {
                 return Err(StoreError::Failure);
             }
         }
@@ -99,24 +160,25 @@ impl Store for TeeStore {
 
     fn put(&mut self, name: &str, data: &[u8]) -> Result<(), StoreError> {
         check_name(name)?;
-        let mut h: raw::TEE_ObjectHandle = ptr::null_mut();
+        let mut h = 0u32;
         let flags = raw::TEE_DATA_FLAG_ACCESS_READ
             | raw::TEE_DATA_FLAG_ACCESS_WRITE
             | raw::TEE_DATA_FLAG_ACCESS_WRITE_META
             | raw::TEE_DATA_FLAG_OVERWRITE;
         // SAFETY: ID and data buffers are valid for their lengths; no
-        // attributes (a pure data object); `h` is an out-pointer.
+        // attributes (TEE_HANDLE_NULL: a pure data object); `h` is an
+        // out-pointer.
         let res = unsafe {
-            raw::TEE_CreatePersistentObject(
-                raw::TEE_STORAGE_PRIVATE,
-                name.as_ptr().cast(),
+            sys::_utee_storage_obj_create(
+                STORAGE,
+                name.as_ptr(),
                 name.len(),
-                flags,
-                ptr::null_mut(),
+                flags as usize,
+                0,
                 if data.is_empty() {
                     ptr::null()
                 } else {
-                    data.as_ptr().cast()
+                    data.as_ptr()
                 },
                 data.len(),
                 &mut h,
@@ -138,12 +200,14 @@ impl Store for TeeStore {
             Err(StoreError::Corrupt) => open(name, flags)?,
             other => other?,
         };
-        let Some(mut h) = h else {
+        let Some(h) = h else {
             return Ok(());
         };
-        let raw_h = core::mem::replace(&mut h.0, ptr::null_mut());
-        // SAFETY: closes and deletes the handle we own (even on error).
-        let res = unsafe { raw::TEE_CloseAndDeletePersistentObject1(raw_h) };
+        // The system call closes the handle too, whatever it returns.
+        let raw_h = h.0;
+        core::mem::forget(h);
+        // SAFETY: deletes (and closes) a handle we own.
+        let res = unsafe { sys::_utee_storage_obj_del(raw_h as usize) };
         if res != raw::TEE_SUCCESS {
             return Err(map(res));
         }
@@ -151,38 +215,39 @@ impl Store for TeeStore {
     }
 
     fn list(&mut self) -> Result<Vec<String>, StoreError> {
-        let mut e: raw::TEE_ObjectEnumHandle = ptr::null_mut();
+        let mut e = 0u32;
         // SAFETY: out-pointer.
-        let res = unsafe { raw::TEE_AllocatePersistentObjectEnumerator(&mut e) };
+        let res = unsafe { sys::_utee_storage_alloc_enum(&mut e) };
         if res != raw::TEE_SUCCESS {
             return Err(map(res));
         }
-        struct Enum(raw::TEE_ObjectEnumHandle);
+        struct Enum(u32);
         impl Drop for Enum {
             fn drop(&mut self) {
                 // SAFETY: an enumerator we allocated.
-                unsafe { raw::TEE_FreePersistentObjectEnumerator(self.0) };
+                let _ = unsafe { sys::_utee_storage_free_enum(self.0 as usize) };
             }
         }
         let e = Enum(e);
         let mut names = Vec::new();
         // SAFETY: a valid enumerator.
-        match unsafe { raw::TEE_StartPersistentObjectEnumerator(e.0, raw::TEE_STORAGE_PRIVATE) } {
+        match unsafe { sys::_utee_storage_start_enum(e.0 as usize, STORAGE) } {
             raw::TEE_SUCCESS => {}
             raw::TEE_ERROR_ITEM_NOT_FOUND => return Ok(names),
             err => return Err(map(err)),
         }
         loop {
-            let mut info: raw::TEE_ObjectInfo = unsafe { core::mem::zeroed() };
+            let mut info = sys::ObjectInfo::default();
             let mut id = [0u8; MAX_ID];
-            let mut len = id.len();
+            let mut len = id.len() as u64;
             // SAFETY: valid enumerator, out-pointers and buffer.
             let res = unsafe {
-                raw::TEE_GetNextPersistentObject(e.0, &mut info, id.as_mut_ptr().cast(), &mut len)
+                sys::_utee_storage_next_enum(e.0 as usize, &mut info, id.as_mut_ptr(), &mut len)
             };
             match res {
                 raw::TEE_SUCCESS => {
-                    if let Ok(n) = core::str::from_utf8(&id[..len.min(MAX_ID)]) {
+                    let len = (len as usize).min(MAX_ID);
+                    if let Ok(n) = core::str::from_utf8(&id[..len]) {
                         names.push(String::from(n));
                     }
                 }

@@ -1,0 +1,661 @@
+//! The workload of `cargo optee stress`: many client processes on one TA.
+//!
+//! `seam-stress run --clients C --seconds S [--seed X]` (as root) provisions
+//! SE `stress` (a signing key, an AES/MAC key, a PSK and a certificate key,
+//! each granted to six callers: uids 1001 and 1002 by TEEC_LOGIN_USER, gids
+//! 61001..61004 by TEEC_LOGIN_GROUP), then runs C `seam-stress client`
+//! processes, client i as caller i % 6, for S seconds. Each loops over a
+//! random mix of every operation: sign, verify, AEAD round trips, MAC, hash,
+//! random, SDO create/update/retrieve/delete, listings, DTLS PSK and TLS
+//! ECDHE handshakes (seam's engine against itself in memory, both ends'
+//! secrets in the TA) and signed admin commands (racing each other for the
+//! counter: a stale counter is retried). One client in four also
+//! misbehaves: malformed and oversized requests, keys it has no grant for,
+//! handshakes opened and abandoned. The parent kills a random client with
+//! SIGKILL every few seconds, mid-call, and starts another in its place.
+//!
+//! It prints, per operation, the count, unexpected failures, p50 and p99
+//! latency; then the TA's heap and stack peaks and the handshake sessions
+//! it still holds once every client is gone (from the TA's STATS command).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::time::{Duration, Instant};
+
+use seam::dtls::{
+    cert, Config, Connection, OwnCertificate, PeerTrust, RandomSource, Role, SeamSecrets, Suite,
+    TaCredentials, Variant,
+};
+use seam::proto::{AclEntry, AdminOp, Ops};
+use seam::{identity, AdminKey, Client, CommandSigner, KeyRef};
+use seam_tests::{Device, Who, TEST_ISSUER_SCALAR};
+
+const SE: &str = "stress";
+const ADMIN: [u8; 32] = [0x5d; 32];
+const GROUPS: [u32; 4] = [61001, 61002, 61003, 61004];
+const USERS: [u32; 2] = [1001, 1002];
+
+/// Caller `i % 6`: a uid (USER login) or a gid (GROUP login, as root).
+fn caller(i: u32) -> (Option<u32>, Who) {
+    match i % 6 {
+        0 => (Some(USERS[0]), Who::Me),
+        1 => (Some(USERS[1]), Who::Me),
+        n => (None, Who::Group(GROUPS[n as usize - 2])),
+    }
+}
+
+fn grantees() -> Vec<seam::ClientId> {
+    let mut v: Vec<_> = USERS.iter().map(|u| identity::for_uid(*u)).collect();
+    v.extend(GROUPS.iter().map(|g| identity::for_gid(*g)));
+    v
+}
+
+fn suid(v: u8) -> seam::proto::Suid {
+    seam::proto::Suid::new(v).expect("a valid SUID")
+}
+
+fn key(name: &str, v: u8) -> KeyRef {
+    KeyRef {
+        se: seam::client::name(SE).expect("name"),
+        key: seam::client::name(name).expect("name"),
+        suid: suid(v),
+    }
+}
+
+const SIG: (&str, u8) = ("sig", 25);
+const AES: (&str, u8) = ("aes", 23);
+const PSK: (&str, u8) = ("psk", 12);
+const CERT: (&str, u8) = ("cert", 42);
+
+struct Rand(u64);
+
+impl Rand {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+impl RandomSource for Rand {
+    fn fill(&mut self, out: &mut [u8]) {
+        for b in out {
+            *b = self.next() as u8;
+        }
+    }
+}
+
+fn setup() -> Result<(), String> {
+    let device = Device::new();
+    let issuer = AdminKey::from_scalar(&TEST_ISSUER_SCALAR).expect("issuer");
+    let admin = AdminKey::from_scalar(&ADMIN).expect("admin");
+    let mut me = device.client();
+    // A leftover SE of an earlier run is retired first.
+    let _ = me.retire_se(&issuer, SE);
+    me.create_se(&issuer, SE, &admin.public_key(), false)
+        .map_err(|e| format!("creating {SE}: {e}"))?;
+    let name = |s: &str| seam::client::name(s).expect("name");
+    let mut ops = vec![
+        AdminOp::GenerateKeyPair {
+            object: name(SIG.0),
+            suid: suid(SIG.1),
+        },
+        AdminOp::GenerateSecret {
+            object: name(AES.0),
+            suid: suid(AES.1),
+            len: 16,
+        },
+        AdminOp::GenerateSecret {
+            object: name(PSK.0),
+            suid: suid(PSK.1),
+            len: 32,
+        },
+        AdminOp::GenerateKeyPair {
+            object: name(CERT.0),
+            suid: suid(CERT.1),
+        },
+    ];
+    for who in grantees() {
+        for (object, ops_granted, suid_v) in [
+            (SIG, Ops::SIGN.union(Ops::VERIFY), SIG.1),
+            (AES, Ops::ENCRYPT.union(Ops::DECRYPT).union(Ops::MAC), AES.1),
+            (PSK, Ops::HANDSHAKE, PSK.1),
+            (CERT, Ops::HANDSHAKE, CERT.1),
+            (("*", 0), Ops::CREATE, 25),
+        ] {
+            let target = match object.0 {
+                "*" => seam::proto::GrantTarget::All,
+                o => seam::proto::GrantTarget::Object(name(o)),
+            };
+            ops.push(AdminOp::Grant {
+                object: target,
+                entry: AclEntry {
+                    grantee: who,
+                    ops: ops_granted,
+                    suid: Some(suid(suid_v)),
+                },
+            });
+        }
+    }
+    for chunk in ops.chunks(seam::proto::MAX_ADMIN_OPS) {
+        me.admin(&admin, SE, chunk.to_vec())
+            .map_err(|e| format!("provisioning {SE}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Latencies as a histogram in 5% steps, so clients can send theirs.
+#[derive(Default)]
+struct Stats {
+    ok: u64,
+    unexpected: u64,
+    buckets: BTreeMap<u32, u64>,
+}
+
+fn bucket(us: u64) -> u32 {
+    ((us.max(1) as f64).ln() / 1.05f64.ln()) as u32
+}
+
+fn bucket_us(b: u32) -> f64 {
+    1.05f64.powi(b as i32)
+}
+
+struct Worker {
+    id: u32,
+    who: Who,
+    misbehave: bool,
+    rng: Rand,
+    device: Device,
+    client: Client,
+    stats: BTreeMap<&'static str, Stats>,
+    errors: Vec<String>,
+    secret_exists: bool,
+}
+
+type Outcome = Result<(), String>;
+
+impl Worker {
+    fn record(&mut self, op: &'static str, t: Instant, outcome: Outcome) {
+        let s = self.stats.entry(op).or_default();
+        match outcome {
+            Ok(()) => {
+                s.ok += 1;
+                *s.buckets
+                    .entry(bucket(t.elapsed().as_micros() as u64))
+                    .or_default() += 1;
+            }
+            Err(e) => {
+                s.unexpected += 1;
+                if self.errors.len() < 20 {
+                    self.errors.push(format!("{op}: {e}"));
+                }
+            }
+        }
+    }
+
+    fn one(&mut self) {
+        let n = if self.misbehave { 16 } else { 13 };
+        let t = Instant::now();
+        let (op, outcome): (&'static str, Outcome) = match self.rng.below(n) {
+            0 => ("sign", self.sign()),
+            1 => ("verify", self.verify()),
+            2 => ("aead", self.aead()),
+            3 => ("mac", self.mac()),
+            4 => ("hash", self.client.hash(b"stress").map(|_| ()).map_err(e)),
+            5 => ("random", self.random()),
+            6 => ("sdo", self.sdo()),
+            7 => ("list", self.list()),
+            8 | 9 => (
+                "dtls-psk",
+                self.handshake(Variant::Dtls, Suite::PskAes128Ccm8),
+            ),
+            10 => (
+                "tls-ecdhe",
+                self.handshake(Variant::Tls, Suite::EcdheEcdsaAes128CbcSha256),
+            ),
+            11 | 12 => ("admin", self.admin()),
+            13 => ("malformed", self.malformed()),
+            14 => ("ungranted", self.ungranted()),
+            _ => ("abandoned-handshake", self.abandon()),
+        };
+        self.record(op, t, outcome);
+    }
+
+    fn sign(&mut self) -> Outcome {
+        self.client
+            .sign(&key(SIG.0, SIG.1), b"message")
+            .map(|_| ())
+            .map_err(e)
+    }
+
+    fn verify(&mut self) -> Outcome {
+        let k = key(SIG.0, SIG.1);
+        let sig = self.client.sign(&k, b"message").map_err(e)?;
+        match self.client.verify(&k, b"message", &sig).map_err(e)? {
+            true => Ok(()),
+            false => Err("its own signature does not verify".into()),
+        }
+    }
+
+    fn aead(&mut self) -> Outcome {
+        let k = key(AES.0, AES.1);
+        let mut nonce = [0u8; 12];
+        self.rng.fill(&mut nonce);
+        let msg = format!("client {} says {}", self.id, self.rng.next());
+        let ct = self
+            .client
+            .encrypt(&k, seam::AeadAlg::Aes128Gcm, &nonce, b"aad", msg.as_bytes())
+            .map_err(e)?;
+        let pt = self
+            .client
+            .decrypt(&k, seam::AeadAlg::Aes128Gcm, &nonce, b"aad", &ct)
+            .map_err(e)?;
+        (pt == msg.as_bytes())
+            .then_some(())
+            .ok_or("round trip changed".into())
+    }
+
+    fn mac(&mut self) -> Outcome {
+        let k = key(AES.0, AES.1);
+        let tag = self.client.mac(&k, b"mac me").map_err(e)?;
+        match self.client.mac_verify(&k, b"mac me", &tag).map_err(e)? {
+            true => Ok(()),
+            false => Err("its own tag does not verify".into()),
+        }
+    }
+
+    fn random(&mut self) -> Outcome {
+        let r = self.client.random(32).map_err(e)?;
+        (r.len() == 32).then_some(()).ok_or("wrong length".into())
+    }
+
+    fn sdo(&mut self) -> Outcome {
+        // Its own object, by client number: a client killed mid-call may
+        // leave it behind for the one that replaces it.
+        let name = format!("o{}", self.id);
+        let data = self.rng.next().to_be_bytes();
+        match self.client.sdo_create(SE, &name, &data) {
+            Err(err) if err.status() == 5106 => {}
+            other => other.map_err(e)?,
+        }
+        let more = self.rng.next().to_be_bytes();
+        self.client.sdo_update(SE, &name, &more).map_err(e)?;
+        let got = self.client.sdo_retrieve(SE, &name).map_err(e)?;
+        self.client.sdo_delete(SE, &name).map_err(e)?;
+        (got == more)
+            .then_some(())
+            .ok_or("SDO read back changed".into())
+    }
+
+    fn list(&mut self) -> Outcome {
+        let objects = self.client.object_list(SE).map_err(e)?;
+        if objects.len() < 4 {
+            return Err(format!("sees {} objects, granted 4", objects.len()));
+        }
+        self.client.se_info(SE).map(|_| ()).map_err(e)
+    }
+
+    fn handshake(&mut self, variant: Variant, suite: Suite) -> Outcome {
+        let cert_public = self
+            .client
+            .object_info(SE, CERT.0)
+            .map_err(e)?
+            .public_key
+            .ok_or("no public key")?;
+        let spki = cert::spki_for(&cert_public.0).ok_or("no SPKI for the key")?;
+        let mut cc = Config::new(variant, vec![suite]);
+        cc.psk_identity = Some(b"stress".to_vec());
+        cc.peer_trust = PeerTrust::PinnedKey(cert_public.0.to_vec());
+        let mut sc = Config::new(variant, vec![suite]);
+        sc.certificate = OwnCertificate::RawPublicKey(spki);
+        let secrets = |c| {
+            SeamSecrets::new(
+                c,
+                TaCredentials {
+                    psk: Some(key(PSK.0, PSK.1)),
+                    psk_by_identity: vec![(b"stress".to_vec(), key(PSK.0, PSK.1))],
+                    signing_key: Some(key(CERT.0, CERT.1)),
+                },
+            )
+        };
+        let t0 = Instant::now();
+        let mut c = Connection::new(
+            Role::Client,
+            cc,
+            secrets(self.device.client_as(self.who)),
+            Box::new(Rand(self.rng.next() | 1)),
+            t0,
+        );
+        let mut s = Connection::new(
+            Role::Server,
+            sc,
+            secrets(self.device.client_as(self.who)),
+            Box::new(Rand(self.rng.next() | 1)),
+            t0,
+        );
+        for _ in 0..64 {
+            if c.is_established() && s.is_established() {
+                break;
+            }
+            if let Some(err) = c.error().or(s.error()) {
+                return Err(format!("{suite:?}: {err}"));
+            }
+            while let Some(d) = c.poll_output() {
+                let _ = s.handle_input(&d, t0);
+            }
+            while let Some(d) = s.poll_output() {
+                let _ = c.handle_input(&d, t0);
+            }
+        }
+        if !(c.is_established() && s.is_established()) {
+            return Err(format!("{suite:?}: not established"));
+        }
+        c.send(b"ping").map_err(|e| e.to_string())?;
+        while let Some(d) = c.poll_output() {
+            s.handle_input(&d, t0).map_err(|e| e.to_string())?;
+        }
+        (s.recv().as_deref() == Some(b"ping".as_slice()))
+            .then_some(())
+            .ok_or("data did not arrive".into())
+    }
+
+    /// A signed admin command: generate or delete this client's own secret
+    /// (by client number; the caller cannot see it, so it keeps track, and
+    /// a predecessor killed mid-call may have left it either way). Clients
+    /// race for the SE's counter; a stale one is signed again.
+    fn admin(&mut self) -> Outcome {
+        let admin = AdminKey::from_scalar(&ADMIN).expect("admin");
+        let object = seam::client::name(&format!("t{}", self.id)).map_err(e)?;
+        for _ in 0..20 {
+            let op = if self.secret_exists {
+                AdminOp::Delete {
+                    object: object.clone(),
+                }
+            } else {
+                AdminOp::GenerateSecret {
+                    object: object.clone(),
+                    suid: suid(AES.1),
+                    len: 16,
+                }
+            };
+            match self.client.admin(&admin, SE, vec![op]) {
+                Ok(_) => {
+                    self.secret_exists = !self.secret_exists;
+                    return Ok(());
+                }
+                Err(err) if err.status() == 4105 => continue,
+                // Left by a killed predecessor: now we know.
+                Err(err) if err.status() == 5106 || err.status() == 4004 => {
+                    self.secret_exists = !self.secret_exists;
+                }
+                Err(err) => return Err(err.to_string()),
+            }
+        }
+        Err("stale counter 20 times in a row".into())
+    }
+
+    fn malformed(&mut self) -> Outcome {
+        let mut bytes = vec![0u8; 1 + self.rng.below(64) as usize];
+        self.rng.fill(&mut bytes);
+        if self.rng.below(4) == 0 {
+            bytes = vec![0; seam::proto::MAX_MESSAGE + 100];
+        }
+        let answer = self.client.call_raw(&bytes).map_err(e)?;
+        let response: seam::proto::Response =
+            seam::proto::postcard::from_bytes(&answer).map_err(|e| format!("answer: {e}"))?;
+        // A few random bytes may be a valid request (NodeInfo is a 2-byte
+        // one); anything else must be refused as bad input.
+        (response.status == 4000 || response.status < 3000)
+            .then_some(())
+            .ok_or(format!("status {} for garbage", response.status))
+    }
+
+    fn ungranted(&mut self) -> Outcome {
+        // Signing with the AES key, and under a wrong SUID: refused.
+        match self.client.sign(&key(AES.0, AES.1), b"x") {
+            Err(err) if err.status() == 4103 || err.status() == 4005 => {}
+            other => return Err(format!("signing with the AES key: {other:?}")),
+        }
+        match self.client.sign(&key(SIG.0, 24), b"x") {
+            Err(err) if err.status() == 4103 => Ok(()),
+            other => Err(format!("signing under a wrong SUID: {other:?}")),
+        }
+    }
+
+    /// Opens a handshake session on a fresh TA session and walks away.
+    fn abandon(&mut self) -> Outcome {
+        let mut c = self.device.client_as(self.who);
+        c.handshake_open(
+            seam::proto::handshake::Role::Client,
+            Some(&key(PSK.0, PSK.1)),
+            false,
+            None,
+            Vec::new(),
+        )
+        .map(|_| ())
+        .map_err(e)
+    }
+}
+
+fn e(err: seam::Error) -> String {
+    err.to_string()
+}
+
+fn client(id: u32, seconds: u64, seed: u64) -> ExitCode {
+    let (_, who) = caller(id);
+    let device = Device::uninitialised();
+    let client = device.client_as(who);
+    let mut w = Worker {
+        id,
+        who,
+        misbehave: id % 4 == 3,
+        rng: Rand(seed ^ (u64::from(id) << 32) | 1),
+        device,
+        client,
+        stats: BTreeMap::new(),
+        errors: Vec::new(),
+        secret_exists: false,
+    };
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    while Instant::now() < deadline {
+        w.one();
+    }
+    for (op, s) in &w.stats {
+        println!("C {op} {} {}", s.ok, s.unexpected);
+        for (b, n) in &s.buckets {
+            println!("H {op} {b} {n}");
+        }
+    }
+    for err in &w.errors {
+        println!("E client {id}: {err}");
+    }
+    ExitCode::SUCCESS
+}
+
+fn spawn(id: u32, seconds: u64, seed: u64) -> std::io::Result<Child> {
+    let (uid, _) = caller(id);
+    let mut c = Command::new(std::env::current_exe()?);
+    c.args([
+        "client",
+        &id.to_string(),
+        &seconds.to_string(),
+        &seed.to_string(),
+    ])
+    .env(
+        "SEAM_BACKEND",
+        std::env::var("SEAM_BACKEND").unwrap_or_default(),
+    )
+    .stdout(Stdio::piped());
+    if let Some(uid) = uid {
+        c.uid(uid).gid(uid);
+    }
+    c.spawn()
+}
+
+fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
+    if let Err(err) = setup() {
+        eprintln!("seam-stress: setup failed: {err}");
+        return ExitCode::FAILURE;
+    }
+    println!("stress: {clients} clients for {seconds} s, seed {seed}");
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(seconds);
+    let mut rng = Rand(seed | 1);
+    let mut children: Vec<(u32, Child)> = Vec::new();
+    for id in 0..clients {
+        match spawn(id, seconds, seed) {
+            Ok(c) => children.push((id, c)),
+            Err(err) => {
+                eprintln!("seam-stress: cannot start client {id}: {err}");
+                return ExitCode::FAILURE;
+            }
+        }
+    }
+    let mut killed = 0u32;
+    let mut finished: Vec<Child> = Vec::new();
+    // Every 2–6 s, a random client is killed mid-call and replaced.
+    let mut next_kill = Instant::now() + Duration::from_millis(2000 + rng.below(4000));
+    while Instant::now() + Duration::from_secs(3) < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        if kill && Instant::now() >= next_kill && !children.is_empty() {
+            let i = rng.below(children.len() as u64) as usize;
+            let (id, mut victim) = children.swap_remove(i);
+            let _ = victim.kill();
+            let _ = victim.wait();
+            killed += 1;
+            let left = deadline.saturating_duration_since(Instant::now()).as_secs();
+            if let Ok(c) = spawn(id, left.max(1), rng.next()) {
+                children.push((id, c));
+            }
+            next_kill = Instant::now() + Duration::from_millis(2000 + rng.below(4000));
+        }
+    }
+    finished.extend(children.into_iter().map(|(_, c)| c));
+    let mut totals: BTreeMap<String, Stats> = BTreeMap::new();
+    let mut errors = Vec::new();
+    let mut failed_clients = 0;
+    for mut child in finished {
+        let hard_stop = deadline + Duration::from_secs(60);
+        let out = child.stdout.take().expect("piped");
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let f: Vec<&str> = line.split(' ').collect();
+            match f.as_slice() {
+                ["C", op, ok, bad] => {
+                    let s = totals.entry(op.to_string()).or_default();
+                    s.ok += ok.parse::<u64>().unwrap_or(0);
+                    s.unexpected += bad.parse::<u64>().unwrap_or(0);
+                }
+                ["H", op, b, n] => {
+                    let s = totals.entry(op.to_string()).or_default();
+                    *s.buckets.entry(b.parse().unwrap_or(0)).or_default() +=
+                        n.parse::<u64>().unwrap_or(0);
+                }
+                _ if line.starts_with("E ") => errors.push(line[2..].to_string()),
+                _ => {}
+            }
+            if Instant::now() > hard_stop {
+                let _ = child.kill();
+                break;
+            }
+        }
+        if !child.wait().is_ok_and(|s| s.success()) {
+            failed_clients += 1;
+        }
+    }
+    let (mut ops, mut unexpected) = (0, 0);
+    println!(
+        "{:<20} {:>9} {:>10} {:>10} {:>10}",
+        "operation", "count", "unexpected", "p50 ms", "p99 ms"
+    );
+    for (op, s) in &totals {
+        let pct = |q: f64| {
+            let target = (s.ok as f64 * q).ceil() as u64;
+            let mut seen = 0;
+            for (b, n) in &s.buckets {
+                seen += n;
+                if seen >= target.max(1) {
+                    return bucket_us(*b) / 1000.0;
+                }
+            }
+            0.0
+        };
+        println!(
+            "{op:<20} {:>9} {:>10} {:>10.2} {:>10.2}",
+            s.ok + s.unexpected,
+            s.unexpected,
+            pct(0.5),
+            pct(0.99)
+        );
+        ops += s.ok + s.unexpected;
+        unexpected += s.unexpected;
+    }
+    for err in errors.iter().take(20) {
+        println!("unexpected: {err}");
+    }
+    // Every client is gone: its TA sessions closed, its handshakes wiped.
+    let stats = ta_stats();
+    println!(
+        "stress: {ops} operations in {:.0} s, {unexpected} unexpected failures, {killed} clients \
+         killed mid-call, {failed_clients} clients exited badly",
+        start.elapsed().as_secs_f64()
+    );
+    println!("stress: {stats}");
+    if unexpected == 0 && failed_clients == 0 && stats.contains("handshake sessions left 0") {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
+
+#[cfg(feature = "tee")]
+fn ta_stats() -> String {
+    match seam::transport::Tee::open().and_then(|mut t| t.ta_stats()) {
+        Ok(s) => format!(
+            "TA heap peak {} of {} bytes, stack peak {} of {} bytes, handshake sessions left {}",
+            s.heap_peak,
+            s.heap_size,
+            s.stack_peak,
+            s.stack_size,
+            s.handshakes.map_or("unknown".into(), |n| n.to_string())
+        ),
+        Err(err) => format!("TA stats unavailable: {err}"),
+    }
+}
+
+#[cfg(not(feature = "tee"))]
+fn ta_stats() -> String {
+    "TA stats: only on the TEE (handshake sessions left unknown)".into()
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let num = |name: &str, default: u64| -> u64 {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(default)
+    };
+    match args.first().map(String::as_str) {
+        Some("client") => {
+            let n = |i: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(0);
+            client(n(1) as u32, n(2), n(3))
+        }
+        Some("run") => run(
+            num("--clients", 4) as u32,
+            num("--seconds", 60),
+            num("--seed", 1),
+            !args.iter().any(|a| a == "--no-kill"),
+        ),
+        _ => {
+            eprintln!("usage: seam-stress run [--clients C] [--seconds S] [--seed X] [--no-kill]");
+            ExitCode::from(2)
+        }
+    }
+}
