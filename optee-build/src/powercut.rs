@@ -8,10 +8,11 @@
 //! console, drained before it goes on. The host keeps those lines (the
 //! console is outside the guest and survives the kill) and SIGKILLs QEMU at
 //! a random moment (seeded; the seed is printed) while commands run. The next
-//! boot's P must satisfy K+1 <= P <= K+2 where K is the last acknowledged
-//! command: every acknowledged command is there, and the one in flight is
-//! applied wholly or not at all (the guest checks the whole state against
-//! the script's state after P commands). A last boot only verifies.
+//! boot's P must hold every acknowledged command and every command an
+//! earlier boot found applied, and at most the one command in flight (the
+//! last one begun) more, applied wholly or not at all (the guest checks the
+//! whole state against the script's state after P commands). A last boot
+//! only verifies.
 //!
 //! What is in the path of a write when QEMU dies: the TA writes through
 //! OP-TEE's REE FS, whose files tee-supplicant opens with O_SYNC, on an
@@ -96,6 +97,8 @@ pub fn run(p: &Paths, s: &Manifest, b: &Manifest, o: &Options) -> Result<i32> {
     // The last command acknowledged and the last one begun, over all boots.
     let mut acked: i64 = -1;
     let mut begun: i64 = -1;
+    // How many commands the last boot found applied.
+    let mut found: i64 = 0;
     let started = Instant::now();
     for cycle in 0..=o.cycles {
         let last = cycle == o.cycles;
@@ -148,8 +151,13 @@ pub fn run(p: &Paths, s: &Manifest, b: &Manifest, o: &Options) -> Result<i32> {
             boot.print_logs();
             bail!("cycle {cycle}: the workload never reported the state");
         };
-        // The state this boot found, against what the previous boots logged.
-        let ok_range = (acked + 1)..=(acked + 2).min(begun + 1);
+        // The state this boot found, against what the previous boots logged
+        // and found. Durable: every acknowledged command, and every command
+        // a previous boot found applied. At most one more: the command in
+        // flight at the cut (the last one begun), applied or not.
+        let durable = (acked + 1).max(found);
+        let in_flight = (begun >= durable).then_some(begun);
+        let most = in_flight.map_or(durable, |b| b + 1);
         let outcome = match applied {
             _ if !verdict.starts_with("ok") => {
                 tally.corrupt += 1;
@@ -159,30 +167,33 @@ pub fn run(p: &Paths, s: &Manifest, b: &Manifest, o: &Options) -> Result<i32> {
                 tally.corrupt += 1;
                 "CORRUPT: no count".into()
             }
-            Some(n) if n < acked + 1 => {
+            Some(n) if n < durable => {
                 tally.lost += 1;
                 format!(
-                    "LOST: {} acknowledged command(s) missing (applied {n}, last acknowledged {acked})",
-                    acked + 1 - n
+                    "LOST: applied {n}, but command {} was acknowledged and {} found applied before",
+                    acked,
+                    found - 1
                 )
             }
-            Some(n) if !ok_range.contains(&n) => {
+            Some(n) if n > most => {
                 tally.corrupt += 1;
                 format!("CORRUPT: applied {n}, but only commands up to {begun} were begun")
             }
             Some(n) if cycle == 0 => format!("fresh disk, applied {n}"),
-            Some(n) if begun == acked => {
-                tally.between += 1;
-                format!("applied {n}: the cut fell between commands")
-            }
-            Some(n) if n == acked + 1 => {
-                tally.torn += 1;
-                format!("applied {n}: command {} in flight, not applied", acked + 1)
-            }
-            Some(n) => {
-                tally.applied_unacknowledged += 1;
-                format!("applied {n}: command {} in flight, applied", n - 1)
-            }
+            Some(n) => match in_flight {
+                None => {
+                    tally.between += 1;
+                    format!("applied {n}: the cut fell between commands")
+                }
+                Some(b) if n == b => {
+                    tally.torn += 1;
+                    format!("applied {n}: command {b} in flight, not applied")
+                }
+                Some(b) => {
+                    tally.applied_unacknowledged += 1;
+                    format!("applied {n}: command {b} in flight, applied")
+                }
+            },
         };
         if cycle > 0 {
             tally.cycles += 1;
@@ -198,7 +209,7 @@ pub fn run(p: &Paths, s: &Manifest, b: &Manifest, o: &Options) -> Result<i32> {
             boot.print_logs();
             bail!("cycle {cycle}: a command was refused: {f}");
         }
-        if !verdict.starts_with("ok") || applied.is_none_or(|n| !ok_range.contains(&n)) {
+        if !verdict.starts_with("ok") || applied.is_none_or(|n| n < durable || n > most) {
             boot.print_logs();
             if cycle > 0 {
                 note(
@@ -212,6 +223,7 @@ pub fn run(p: &Paths, s: &Manifest, b: &Manifest, o: &Options) -> Result<i32> {
         }
         acked = this_acked;
         begun = this_begun;
+        found = found.max(applied.unwrap_or(0));
     }
     println!(
         "==> powercut: {} cycles in {:.0} s, seed {}: {} commands acknowledged; torn stores \
