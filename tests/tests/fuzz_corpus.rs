@@ -1,6 +1,6 @@
-//! Replays the fuzz corpus (seeds and anything the fuzzer kept) through
-//! `process`: every input gets a decodable answer and the stored credentials
-//! survive it.
+//! Replays the fuzz corpora (seeds and anything the fuzzer kept): `process`
+//! inputs get a decodable answer and the stored credentials survive them;
+//! the structure-aware targets' inputs pass their own checks.
 
 use seam_tests::{backend, fuzzing, Backend};
 
@@ -91,4 +91,46 @@ fn the_seeds_are_valid_requests() {
         };
         assert_eq!(response.status, expected, "seed {name}: {response:?}");
     }
+}
+
+/// Every committed input of a structure-aware target, through the same
+/// function the fuzz target calls (each checks its own invariants).
+fn replay(target: &str, run: fn(&[u8])) {
+    if !on_host() {
+        return;
+    }
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/corpus")
+        .join(target);
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{}: no corpus", dir.display());
+    for file in &files {
+        let input = std::fs::read(file).unwrap();
+        let outcome = std::panic::catch_unwind(|| run(&input));
+        assert!(outcome.is_ok(), "{} fails its checks", file.display());
+    }
+}
+
+#[test]
+fn the_requests_corpus_replays() {
+    replay("requests", seam_tests::fuzz_requests::run);
+}
+
+#[test]
+fn the_handshake_steps_corpus_replays() {
+    replay("handshake_steps", seam_tests::fuzz_handshakes::run);
+}
+
+#[test]
+fn the_bundles_corpus_replays() {
+    replay("bundles", seam_tests::fuzz_bundles::run);
+}
+
+#[test]
+fn the_engine_pair_corpus_replays() {
+    replay("engine_pair", seam_tests::fuzz_engines::run);
 }
