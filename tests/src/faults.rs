@@ -2,8 +2,10 @@
 //! (`tests/tests/every_point.rs`): the Nth store operation (get, put,
 //! delete or list) fails once, or the world stops there as on a power cut
 //! (it and every later operation fail, and what they would have written is
-//! lost), or — for the simulator's file store — a put is torn: its temporary
-//! file is left half written or whole but never renamed.
+//! lost), or it happens but reports a failure (as when OP-TEE's RPC to
+//! tee-supplicant is cut after the write), or — for the simulator's file
+//! store — a put is torn: its temporary file is left half written or whole
+//! but never renamed.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,6 +18,9 @@ use seam_core::{Store, StoreError};
 pub enum Fault {
     /// That one operation fails; the ones after it work.
     FailOnce,
+    /// That one operation is carried out but reports a failure; the ones
+    /// after it work. (What a write-through cache must not trust.)
+    AppliedButFailed,
     /// That operation and every later one fail: a power cut.
     StopTheWorld,
     /// A power cut during the simulator's put: the temporary file holds the
@@ -72,21 +77,25 @@ impl<S: Store> FaultyStore<S> {
             .is_some_and(|at| self.ops.load(Ordering::SeqCst) > at)
     }
 
-    /// Counts one operation; `Err` if it must fail. `put` is the value a put
-    /// would write, for the torn faults.
-    fn check(&mut self, put: Option<(&str, &[u8])>) -> Result<(), StoreError> {
+    /// Counts one operation; `Err` if it must fail, `Ok(true)` if it must be
+    /// carried out and then fail. `put` is the value a put would write, for
+    /// the torn faults.
+    fn check(&mut self, put: Option<(&str, &[u8])>) -> Result<bool, StoreError> {
         let n = self.ops.fetch_add(1, Ordering::SeqCst);
         let Some(at) = self.at else {
-            return Ok(());
+            return Ok(false);
         };
         if n < at {
-            return Ok(());
+            return Ok(false);
         }
         if n > at {
             return match self.fault {
-                Fault::FailOnce => Ok(()),
+                Fault::FailOnce | Fault::AppliedButFailed => Ok(false),
                 _ => Err(StoreError::Failure),
             };
+        }
+        if self.fault == Fault::AppliedButFailed {
+            return Ok(true);
         }
         if let (Some((name, data)), Some(dir)) = (put, &self.dir) {
             // The simulator's put writes `.<name>.tmp`, syncs, renames: leave
@@ -103,24 +112,33 @@ impl<S: Store> FaultyStore<S> {
     }
 }
 
+/// `r`, or a failure once it is done if `fail_after`.
+fn then_fail<T>(fail_after: bool, r: Result<T, StoreError>) -> Result<T, StoreError> {
+    let v = r?;
+    if fail_after {
+        return Err(StoreError::Failure);
+    }
+    Ok(v)
+}
+
 impl<S: Store> Store for FaultyStore<S> {
     fn get(&mut self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        self.check(None)?;
-        self.inner.get(name)
+        let fail_after = self.check(None)?;
+        then_fail(fail_after, self.inner.get(name))
     }
 
     fn put(&mut self, name: &str, data: &[u8]) -> Result<(), StoreError> {
-        self.check(Some((name, data)))?;
-        self.inner.put(name, data)
+        let fail_after = self.check(Some((name, data)))?;
+        then_fail(fail_after, self.inner.put(name, data))
     }
 
     fn delete(&mut self, name: &str) -> Result<(), StoreError> {
-        self.check(None)?;
-        self.inner.delete(name)
+        let fail_after = self.check(None)?;
+        then_fail(fail_after, self.inner.delete(name))
     }
 
     fn list(&mut self) -> Result<Vec<String>, StoreError> {
-        self.check(None)?;
-        self.inner.list()
+        let fail_after = self.check(None)?;
+        then_fail(fail_after, self.inner.list())
     }
 }

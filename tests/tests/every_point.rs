@@ -1,13 +1,22 @@
 //! Failure at every point: a provisioning script (init, SE creation, key
-//! generation, wrapped import, grants, a bundle, a derivation, SDO create,
-//! update and delete, revocation, deletion, retirement) is run once to
-//! record the store before and after each command; then, for every store
-//! operation N of every command, the command is run again from the state
-//! before it with operation N failing (once, or for good as on a power cut,
-//! or — on the simulator's file store — leaving a torn or unrenamed
-//! temporary file). A fresh `SecureEnvironment` over what survives must then
-//! hold exactly the state before the command or after it; after it if the
+//! generation, wrapped import, grants, a bundle, a derivation, a (D)TLS
+//! handshake whose oneM2M exporter stores a key, SDO create, update and
+//! delete, revocation, deletion, retirement) is run once to record the
+//! store before and after each command; then, for every store operation N
+//! of every command, the command is run again from the state before it
+//! with operation N failing (once; or carried out but reported failed; or
+//! for good as on a power cut; or — on the simulator's file store — leaving
+//! a torn or unrenamed temporary file). A fresh `SecureEnvironment` over what survives must then hold
+//! exactly the state before the command or after it; after it if the
 //! command was acknowledged; before it if it was refused.
+//!
+//! The store stack is the TA's: seam-core's write-through [`CachingStore`]
+//! (the TA's sizes) over the failing store. After a one-off failure (or
+//! one carried out but reported failed) the same
+//! environment also goes on, as the TA does without a restart: its next
+//! request finishes a committed issuer command, and then every record its
+//! cache serves must be the record in the store, and the store again
+//! exactly before or after the command.
 //!
 //! Runs on the host only (the store is driven directly).
 
@@ -15,19 +24,37 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use seam::bundle::{Bundle, BundleGrant, BundleKey, Material, NodeDescriptor};
-use seam::proto::handshake::Derivation;
+use seam::proto::handshake::{Derivation, Framing, OneM2mExport, Step};
 use seam::proto::{AclEntry, AdminOp, ObjectKind, Ops};
 use seam::transport::simulator::FileStore;
 use seam::{AdminKey, Client, CommandSigner, Transport};
 use seam_core::store::MemStore;
-use seam_core::{Caller, Platform, SecureEnvironment, Store};
+use seam_core::{CachingStore, Caller, Platform, SecureEnvironment, Store};
 use seam_tests::faults::{Fault, FaultyStore};
-use seam_tests::fuzzing::CountingRng;
+use seam_tests::testing::Seeded;
 use seam_tests::{backend, Backend, Who, TEST_ISSUER_SCALAR};
 use zeroize::Zeroizing;
 
 type Objects = BTreeMap<String, Vec<u8>>;
-type Env<S> = SecureEnvironment<FaultyStore<S>, CountingRng>;
+type Env<S> = SecureEnvironment<CachingStore<FaultyStore<S>>, Seeded>;
+
+/// The TA's cache sizes (ta/optee/src/cache.rs): one node record and
+/// `MAX_SES` SE records, 32 KiB.
+const CACHE_ENTRIES: usize = 1 + seam::proto::MAX_SES;
+const CACHE_BYTES: usize = 32 * 1024;
+
+fn env_over<S: Backing>(store: FaultyStore<S>, rng: Seeded) -> Env<S> {
+    SecureEnvironment::new(
+        CachingStore::new(store, CACHE_ENTRIES, CACHE_BYTES),
+        rng,
+        Platform { security_level: 0 },
+    )
+}
+
+/// The failing store under the environment's cache.
+fn faulty<S: Backing>(env: &mut Env<S>) -> &mut FaultyStore<S> {
+    env.store_mut().inner_mut()
+}
 
 const ADMIN_A: [u8; 32] = [0xa1; 32];
 const ADMIN_B: [u8; 32] = [0xb2; 32];
@@ -191,7 +218,7 @@ fn script<S: Backing>() -> Vec<Command<S>> {
             let ops = vec![
                 grant("sig", OWNER, Ops::SIGN, 25),
                 grant("aes", OWNER, Ops::ENCRYPT.union(Ops::DECRYPT), 24),
-                grant("psk", Who::Me, Ops::DERIVE, 10),
+                grant("psk", Who::Me, Ops::DERIVE.union(Ops::HANDSHAKE), 10),
                 grant("*", OWNER, Ops::CREATE, 12),
             ];
             c.me().admin(&c.admin_a, "alpha", ops).map(|_| ())
@@ -235,6 +262,28 @@ fn script<S: Backing>() -> Vec<Command<S>> {
             };
             c.me().derive_key(&source, rule, "km").map(|_| ())
         }),
+        ("a TLS PSK handshake exports Ke", |c| {
+            // Protocol version 2: the engine's client session in the TA,
+            // opened, finished on a transcript for its random, then the
+            // oneM2M exporter stores Ke (SUID use 0: Bootstrap) in alpha.
+            let mut owner = c.me();
+            let psk = seam::KeyRef {
+                se: seam::client::name("alpha").unwrap(),
+                key: seam::client::name("psk").unwrap(),
+                suid: s(10),
+            };
+            let opened = owner.handshake_client_open(Framing::Tls, &[PSK_CBC], Some(&psk), None)?;
+            let t = psk_client_transcript(&opened.random, &[0x5e; 32]);
+            owner.handshake_client_finish(opened.session, &t)?;
+            owner.handshake_step(
+                opened.session,
+                Step::ExportKey {
+                    label: OneM2mExport::Bootstrap,
+                    object: seam::client::name("ke").unwrap(),
+                },
+            )?;
+            owner.handshake_close(opened.session)
+        }),
         ("SDO create", |c| {
             c.client(OWNER).sdo_create("alpha", "note", b"first")
         }),
@@ -266,8 +315,34 @@ fn script<S: Backing>() -> Vec<Command<S>> {
     ]
 }
 
-fn ctx<S: Backing>(store: FaultyStore<S>, rng: CountingRng) -> Ctx<S> {
-    let env = SecureEnvironment::new(store, rng, Platform { security_level: 0 });
+const PSK_CBC: u16 = 0x00AE;
+
+/// A TLS handshake message (built here, not by the TA's parser).
+fn msg(kind: u8, body: &[u8]) -> Vec<u8> {
+    let n = body.len();
+    let mut m = vec![kind, (n >> 16) as u8, (n >> 8) as u8, n as u8];
+    m.extend_from_slice(body);
+    m
+}
+
+/// ClientHello (our random, PSK_CBC), ServerHello, ServerHelloDone and a
+/// PSK ClientKeyExchange: what a PSK client's transcript holds at finish.
+fn psk_client_transcript(random: &[u8; 32], server_random: &[u8; 32]) -> Vec<u8> {
+    let suite = PSK_CBC.to_be_bytes();
+    let mut ch = vec![3, 3];
+    ch.extend_from_slice(random);
+    ch.extend_from_slice(&[0, 0, 2, suite[0], suite[1], 1, 0, 0, 0]);
+    let mut sh = vec![3, 3];
+    sh.extend_from_slice(server_random);
+    sh.extend_from_slice(&[0, suite[0], suite[1], 0, 0, 0]);
+    let identity = b"kpsa@m2m.example";
+    let mut cke = (identity.len() as u16).to_be_bytes().to_vec();
+    cke.extend_from_slice(identity);
+    [msg(1, &ch), msg(2, &sh), msg(14, &[]), msg(16, &cke)].concat()
+}
+
+fn ctx<S: Backing>(store: FaultyStore<S>, rng: Seeded) -> Ctx<S> {
+    let env = env_over(store, rng);
     Ctx {
         env: Arc::new(Mutex::new(env)),
         issuer: AdminKey::from_scalar(&TEST_ISSUER_SCALAR).unwrap(),
@@ -279,16 +354,32 @@ fn ctx<S: Backing>(store: FaultyStore<S>, rng: CountingRng) -> Ctx<S> {
 /// The state the platform would find at boot: a fresh environment over
 /// what the store holds (it may finish a committed command first).
 fn recovered<S: Backing>(mut store: S) -> Objects {
-    let mut env = SecureEnvironment::new(
+    let mut env = env_over(
         FaultyStore::counting(S::from_objects(&store.objects())),
-        CountingRng::new(0xdead),
-        Platform { security_level: 0 },
+        Seeded::new(0xdead),
     );
+    node_info(&mut env);
+    faulty(&mut env).inner.objects()
+}
+
+/// Any request: the environment finishes a committed command first.
+fn node_info<S: Backing>(env: &mut Env<S>) {
     let _ = env.process(
         &Caller::Public,
         &seam_tests::encode(&seam::proto::Request::new(seam::proto::Op::NodeInfo)),
     );
-    env.store_mut().inner.objects()
+}
+
+/// Every record as the environment's cache serves it (listing and reads
+/// through the cache), to compare with the store beneath.
+fn through_cache<S: Backing>(env: &mut Env<S>) -> Objects {
+    let cache = env.store_mut();
+    let mut out = Objects::new();
+    for name in cache.list().expect("list through the cache") {
+        let data = cache.get(&name).expect("get").expect("listed object");
+        out.insert(name, data);
+    }
+    out
 }
 
 /// One command's reference: the state before and after it, the RNG it
@@ -312,15 +403,14 @@ fn reference<S: Backing>() -> Vec<Reference> {
     for (k, (name, command)) in script::<S>().into_iter().enumerate() {
         let c = ctx(
             FaultyStore::counting(S::from_objects(&objects)),
-            CountingRng::new(seed(k)),
+            Seeded::new(seed(k)),
         );
         command(&c).unwrap_or_else(|e| panic!("reference run, {name}: {e}"));
         let mut env = c.env.lock().unwrap();
-        let ops = env
-            .store_mut()
+        let ops = faulty(&mut env)
             .ops
             .load(std::sync::atomic::Ordering::SeqCst);
-        let after = env.store_mut().inner.objects();
+        let after = faulty(&mut env).inner.objects();
         out.push(Reference {
             before: objects,
             after: after.clone(),
@@ -345,15 +435,35 @@ fn every_point<S: Backing>(faults: &[Fault]) -> (u64, u64, u64) {
                 if let Some(dir) = store.inner.dir().map(|d| d.to_path_buf()) {
                     store = store.with_dir(&dir);
                 }
-                let c = ctx(store, CountingRng::new(r.rng_seed));
+                let c = ctx(store, Seeded::new(r.rng_seed));
                 let result = command(&c);
                 let env = Arc::try_unwrap(c.env).ok().expect("one owner");
                 let mut env = env.into_inner().unwrap();
-                assert!(env.store_mut().tripped(), "{name}: op {at} never happened");
-                let store =
-                    std::mem::replace(&mut env.store_mut().inner, S::from_objects(&Objects::new()));
-                let state = recovered(store);
+                assert!(faulty(&mut env).tripped(), "{name}: op {at} never happened");
                 let what = format!("{name}, {fault:?} at store operation {at} of {}", r.ops);
+                if matches!(fault, Fault::FailOnce | Fault::AppliedButFailed) {
+                    // No restart: the same environment, cache and all, goes on.
+                    node_info(&mut env);
+                    let served = through_cache(&mut env);
+                    let stored = faulty(&mut env).inner.objects();
+                    assert!(
+                        served == stored,
+                        "{what}: the cache serves records the store does not hold \
+                         (result {result:?})\n  cache {:?}\n  store {:?}",
+                        served.keys().collect::<Vec<_>>(),
+                        stored.keys().collect::<Vec<_>>()
+                    );
+                    assert!(
+                        stored == r.after || (stored == r.before && result.is_err()),
+                        "{what}: going on without a restart, the store is neither the state \
+                         before nor after the command (result {result:?})"
+                    );
+                }
+                let store = std::mem::replace(
+                    &mut faulty(&mut env).inner,
+                    S::from_objects(&Objects::new()),
+                );
+                let state = recovered(store);
                 if state == r.after {
                     acked += u64::from(result.is_ok());
                 } else {
@@ -391,7 +501,11 @@ fn every_store_operation_failing_leaves_before_or_after() {
     if !on_host() {
         return;
     }
-    let (runs, acked, refused) = every_point::<MemStore>(&[Fault::FailOnce, Fault::StopTheWorld]);
+    let (runs, acked, refused) = every_point::<MemStore>(&[
+        Fault::FailOnce,
+        Fault::AppliedButFailed,
+        Fault::StopTheWorld,
+    ]);
     eprintln!("memory store: {runs} runs, {acked} acknowledged and applied, {refused} not applied");
     assert!(runs > 50 && refused > 0);
 }
