@@ -11,12 +11,24 @@
 //! secrets in the TA) and signed admin commands (racing each other for the
 //! counter: a stale counter is retried). One client in four also
 //! misbehaves: malformed and oversized requests, keys it has no grant for,
-//! handshakes opened and abandoned. The parent kills a random client with
-//! SIGKILL every few seconds, mid-call, and starts another in its place.
+//! handshakes opened and abandoned (on a PSK of a second SE, `stress-x`:
+//! the TA's per-SE quota keeps them from starving `stress`'s handshakes).
+//! The parent kills a random client with SIGKILL every few seconds,
+//! mid-call, and starts another in its place.
 //!
-//! It prints, per operation, the count, unexpected failures, p50 and p99
-//! latency; then the TA's heap and stack peaks and the handshake sessions
-//! it still holds once every client is gone (from the TA's STATS command).
+//! The handshakes are protocol version 2's: seam's engine opens and
+//! finishes each side in the TA (`ClientOpen`/`ClientFinish`,
+//! `ServerOpen`/`ServerFinish`). Several processes share each caller and
+//! one SE, so the TA's quotas (`MAX_HANDSHAKES_PER_CALLER`: a caller's
+//! next open wipes its oldest session, perhaps another of its processes'
+//! in-flight one; `MAX_HANDSHAKES_PER_SE`) may refuse a handshake: those
+//! refusals are counted apart ("quota"), as the design's answer, not as
+//! failures.
+//!
+//! It prints, per operation, the count, unexpected failures, quota
+//! refusals, p50 and p99 latency; then the TA's heap and stack peaks and the
+//! handshake sessions it still holds once every client is gone (from the
+//! TA's STATS command).
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -33,6 +45,8 @@ use seam::{identity, AdminKey, Client, CommandSigner, KeyRef};
 use seam_tests::{Device, Who, TEST_ISSUER_SCALAR};
 
 const SE: &str = "stress";
+/// Where misbehaving clients abandon their handshakes.
+const SE_X: &str = "stress-x";
 const ADMIN: [u8; 32] = [0x5d; 32];
 const GROUPS: [u32; 4] = [61001, 61002, 61003, 61004];
 const USERS: [u32; 2] = [1001, 1002];
@@ -96,11 +110,31 @@ fn setup() -> Result<(), String> {
     let issuer = AdminKey::from_scalar(&TEST_ISSUER_SCALAR).expect("issuer");
     let admin = AdminKey::from_scalar(&ADMIN).expect("admin");
     let mut me = device.client();
-    // A leftover SE of an earlier run is retired first.
+    // Leftover SEs of an earlier run are retired first.
     let _ = me.retire_se(&issuer, SE);
+    let _ = me.retire_se(&issuer, SE_X);
     me.create_se(&issuer, SE, &admin.public_key(), false)
         .map_err(|e| format!("creating {SE}: {e}"))?;
+    me.create_se(&issuer, SE_X, &admin.public_key(), false)
+        .map_err(|e| format!("creating {SE_X}: {e}"))?;
     let name = |s: &str| seam::client::name(s).expect("name");
+    let mut x = vec![AdminOp::GenerateSecret {
+        object: name(PSK.0),
+        suid: suid(PSK.1),
+        len: 32,
+    }];
+    for who in grantees() {
+        x.push(AdminOp::Grant {
+            object: seam::proto::GrantTarget::Object(name(PSK.0)),
+            entry: AclEntry {
+                grantee: who,
+                ops: Ops::HANDSHAKE,
+                suid: Some(suid(PSK.1)),
+            },
+        });
+    }
+    me.admin(&admin, SE_X, x)
+        .map_err(|e| format!("provisioning {SE_X}: {e}"))?;
     let mut ops = vec![
         AdminOp::GenerateKeyPair {
             object: name(SIG.0),
@@ -155,6 +189,8 @@ fn setup() -> Result<(), String> {
 struct Stats {
     ok: u64,
     unexpected: u64,
+    /// Refused by a handshake quota (see the module documentation).
+    quota: u64,
     buckets: BTreeMap<u32, u64>,
 }
 
@@ -180,6 +216,20 @@ struct Worker {
 
 type Outcome = Result<(), String>;
 
+/// How a handshake refused by a quota is reported.
+const QUOTA: &str = "quota: ";
+
+/// A handshake error caused by the TA's quotas: the SE's sessions are all
+/// taken (`LimitReached`), or another process of the same caller opened one
+/// more and the TA wiped this one as the caller's oldest (`UnknownHandshake`).
+fn quota_or(err: String) -> String {
+    if err.contains("limit reached") || err.contains("no such handshake session") {
+        format!("{QUOTA}{err}")
+    } else {
+        err
+    }
+}
+
 impl Worker {
     fn record(&mut self, op: &'static str, t: Instant, outcome: Outcome) {
         let s = self.stats.entry(op).or_default();
@@ -190,6 +240,7 @@ impl Worker {
                     .entry(bucket(t.elapsed().as_micros() as u64))
                     .or_default() += 1;
             }
+            Err(e) if e.starts_with(QUOTA) => s.quota += 1,
             Err(e) => {
                 s.unexpected += 1;
                 if self.errors.len() < 20 {
@@ -344,7 +395,7 @@ impl Worker {
                 break;
             }
             if let Some(err) = c.error().or(s.error()) {
-                return Err(format!("{suite:?}: {err}"));
+                return Err(quota_or(format!("{suite:?}: {err}")));
             }
             while let Some(d) = c.poll_output() {
                 let _ = s.handle_input(&d, t0);
@@ -428,18 +479,26 @@ impl Worker {
         }
     }
 
-    /// Opens a handshake session on a fresh TA session and walks away.
+    /// Opens a DTLS PSK client session in `stress-x` on a fresh TA session
+    /// and walks away (the session stays until it expires, the caller's
+    /// last TA session closes, or its next open wipes it). `stress-x` full
+    /// is the quota doing its work: not a failure.
     fn abandon(&mut self) -> Outcome {
         let mut c = self.device.client_as(self.who);
-        c.handshake_open(
-            seam::proto::handshake::Role::Client,
-            Some(&key(PSK.0, PSK.1)),
-            false,
+        let psk = KeyRef {
+            se: seam::client::name(SE_X).expect("name"),
+            ..key(PSK.0, PSK.1)
+        };
+        match c.handshake_client_open(
+            seam::proto::handshake::Framing::Dtls,
+            &[0xC0A8],
+            Some(&psk),
             None,
-            Vec::new(),
-        )
-        .map(|_| ())
-        .map_err(e)
+        ) {
+            Ok(_) => Ok(()),
+            Err(err) if err.reason() == Some(seam::proto::Reason::LimitReached) => Ok(()),
+            Err(err) => Err(e(err)),
+        }
     }
 }
 
@@ -467,7 +526,7 @@ fn client(id: u32, seconds: u64, seed: u64) -> ExitCode {
         w.one();
     }
     for (op, s) in &w.stats {
-        println!("C {op} {} {}", s.ok, s.unexpected);
+        println!("C {op} {} {} {}", s.ok, s.unexpected, s.quota);
         for (b, n) in &s.buckets {
             println!("H {op} {b} {n}");
         }
@@ -546,10 +605,11 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
         for line in BufReader::new(out).lines().map_while(Result::ok) {
             let f: Vec<&str> = line.split(' ').collect();
             match f.as_slice() {
-                ["C", op, ok, bad] => {
+                ["C", op, ok, bad, quota] => {
                     let s = totals.entry(op.to_string()).or_default();
                     s.ok += ok.parse::<u64>().unwrap_or(0);
                     s.unexpected += bad.parse::<u64>().unwrap_or(0);
+                    s.quota += quota.parse::<u64>().unwrap_or(0);
                 }
                 ["H", op, b, n] => {
                     let s = totals.entry(op.to_string()).or_default();
@@ -568,10 +628,10 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
             failed_clients += 1;
         }
     }
-    let (mut ops, mut unexpected) = (0, 0);
+    let (mut ops, mut unexpected, mut quota) = (0, 0, 0);
     println!(
-        "{:<20} {:>9} {:>10} {:>10} {:>10}",
-        "operation", "count", "unexpected", "p50 ms", "p99 ms"
+        "{:<20} {:>9} {:>10} {:>6} {:>10} {:>10}",
+        "operation", "count", "unexpected", "quota", "p50 ms", "p99 ms"
     );
     for (op, s) in &totals {
         let pct = |q: f64| {
@@ -586,14 +646,16 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
             0.0
         };
         println!(
-            "{op:<20} {:>9} {:>10} {:>10.2} {:>10.2}",
-            s.ok + s.unexpected,
+            "{op:<20} {:>9} {:>10} {:>6} {:>10.2} {:>10.2}",
+            s.ok + s.unexpected + s.quota,
             s.unexpected,
+            s.quota,
             pct(0.5),
             pct(0.99)
         );
-        ops += s.ok + s.unexpected;
+        ops += s.ok + s.unexpected + s.quota;
         unexpected += s.unexpected;
+        quota += s.quota;
     }
     for err in errors.iter().take(20) {
         println!("unexpected: {err}");
@@ -601,8 +663,8 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
     // Every client is gone: its TA sessions closed, its handshakes wiped.
     let stats = ta_stats();
     println!(
-        "stress: {ops} operations in {:.0} s, {unexpected} unexpected failures, {killed} clients \
-         killed mid-call, {failed_clients} clients exited badly",
+        "stress: {ops} operations in {:.0} s, {unexpected} unexpected failures, {quota} handshakes \
+         refused by a quota, {killed} clients killed mid-call, {failed_clients} clients exited badly",
         start.elapsed().as_secs_f64()
     );
     println!("stress: {stats}");
