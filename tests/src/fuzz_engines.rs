@@ -17,8 +17,9 @@ use seam::dtls::{
 };
 use seam::Client;
 
-use crate::dtls_fuzzing::{self, Counter, IDENTITY};
+use crate::dtls_fuzzing::{self, IDENTITY};
 use crate::memory_ta::MemoryTa;
+use crate::testing::Seeded;
 
 #[derive(Arbitrary, Debug)]
 pub struct Setup {
@@ -209,8 +210,8 @@ pub fn run(data: &[u8]) {
     let (cc, sc) = configs(&setup);
     let t0 = Instant::now();
     let secrets = || SeamSecrets::new(ta.client(), dtls_fuzzing::credentials());
-    let client = Connection::new(Role::Client, cc, secrets(), Box::new(Counter(3)), t0);
-    let server = Connection::new(Role::Server, sc, secrets(), Box::new(Counter(5)), t0);
+    let client = Connection::new(Role::Client, cc, secrets(), Box::new(Seeded::new(3)), t0);
+    let server = Connection::new(Role::Server, sc, secrets(), Box::new(Seeded::new(5)), t0);
     let mut pair = Pair {
         ends: [client, server],
         queues: Default::default(),
