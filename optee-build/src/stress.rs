@@ -7,11 +7,20 @@
 //! or abort. Passes with 0 unexpected failures, 0 sessions left, no panic.
 //!
 //! Known: with clients SIGKILLed mid-call, this guest's TEE stack (Linux
-//! 6.12's optee driver, tee-supplicant, OP-TEE 4.5) can hang: OP-TEE logs
-//! "RPC allocation failed" for the killed caller's supplicant request, and
-//! soon the optee notification IRQ thread and every client block for good.
-//! The TA itself no longer panics there (its store uses the storage system
-//! calls). `--no-kill` leaves the kills out.
+//! 6.12.117's optee driver, tee-supplicant, OP-TEE 4.5) hangs. Observed
+//! (seed 1795998569752459474, 4 clients, after the rebase on protocol 2):
+//! within two minutes of boot the optee notification IRQ thread
+//! (`irq/17-optee_no`) and three `seam-stress` clients are blocked for good
+//! (the kernel's hung-task reports repeat from 120 s to the 660 s timeout);
+//! OP-TEE's secure console shows no error and no TA panic. An earlier run
+//! (before the rebase) also logged "RPC allocation failed" for the killed
+//! caller's supplicant request first. The same runs without kills end
+//! cleanly with 0 sessions left. This kernel already carries both "tee:
+//! optee: Fix supplicant wait loop" and its use-after-free fix (CVE-2026-
+//! 53273), so it is not that one; where the wait is stuck (driver, supplicant
+//! or an OP-TEE thread whose RPC the kill cut) is not yet known. The TA
+//! itself no longer panics there (its store uses the storage system calls).
+//! `--no-kill` leaves the kills out (test-all uses it).
 
 use std::time::Duration;
 

@@ -133,8 +133,10 @@ fn setup() -> Result<(), String> {
             },
         });
     }
-    me.admin(&admin, SE_X, x)
-        .map_err(|e| format!("provisioning {SE_X}: {e}"))?;
+    for chunk in x.chunks(seam::proto::MAX_ADMIN_OPS) {
+        me.admin(&admin, SE_X, chunk.to_vec())
+            .map_err(|e| format!("provisioning {SE_X}: {e}"))?;
+    }
     let mut ops = vec![
         AdminOp::GenerateKeyPair {
             object: name(SIG.0),
