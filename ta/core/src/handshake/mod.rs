@@ -57,6 +57,19 @@ pub(crate) struct Bound {
     pub usage: Use,
 }
 
+/// `keys` copied into an exact heap allocation; running out of heap is a
+/// refusal, not an abort of the TA that every stakeholder shares.
+fn bound_copy(keys: &[Bound]) -> Result<Vec<Bound>, Reason> {
+    if keys.len() > MAX_PSK_CANDIDATES + 1 {
+        return Err(Reason::InvalidParameter);
+    }
+    let mut copy = Vec::new();
+    copy.try_reserve_exact(keys.len())
+        .map_err(|_| Reason::LimitReached)?;
+    copy.extend_from_slice(keys);
+    Ok(copy)
+}
+
 /// What authorised a session: one SE instance and the credentials in it.
 pub(crate) struct Binding {
     pub se: Name,
@@ -64,7 +77,9 @@ pub(crate) struct Binding {
     /// The SUID of the credential that decides the oneM2M exporter labels
     /// (the first one named).
     pub suid: Suid,
-    pub keys: HVec<Bound, { MAX_PSK_CANDIDATES + 1 }>,
+    /// On the heap, sized to what was named: a session usually binds one
+    /// credential, and 64 inline slots of five would not fit the TA's heap.
+    pub keys: Vec<Bound>,
 }
 
 impl Binding {
@@ -84,7 +99,7 @@ impl Binding {
             se: first.key.se.clone(),
             instance: record.instance,
             suid: first.key.suid,
-            keys: HVec::from_slice(keys).map_err(|_| Reason::InvalidParameter)?,
+            keys: bound_copy(keys)?,
         })
     }
 
@@ -395,6 +410,11 @@ impl Handshakes {
         if in_se >= MAX_HANDSHAKES_PER_SE || self.sessions.len() >= MAX_HANDSHAKES {
             return Err(Reason::LimitReached);
         }
+        // A failed allocation would abort the TA for every caller: refuse
+        // this one instead (found by 16 clients holding 64 sessions).
+        self.sessions
+            .try_reserve(1)
+            .map_err(|_| Reason::LimitReached)?;
         let id = self.next_id;
         self.next_id = self.next_id.wrapping_add(1).max(1);
         self.sessions.push(Session {
