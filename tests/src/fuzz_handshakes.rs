@@ -99,8 +99,15 @@ pub fn node() -> FuzzNode {
             ],
         ];
         for (i, ops) in commands.into_iter().enumerate() {
-            let cmd = seam::client::sign_admin_for(&admin, &id.node_id, SE, 1, 2 + i as u64, ops)
-                .expect("sign");
+            let cmd = seam::client::sign_admin_for(
+                &admin,
+                &id.node_id,
+                SE,
+                1,
+                fuzzing::FIXTURE_COUNTER + 1 + i as u64,
+                ops,
+            )
+            .expect("sign");
             let r = crate::decode(
                 &node.process(&fuzzing::caller(), &encode(&Request::new(Op::Admin(cmd)))),
             );

@@ -110,10 +110,17 @@ fn build() -> FuzzNode {
     run(
         &mut node,
         &me,
-        Op::Admin(seam::client::sign_admin_for(&admin, &identity.node_id, SE, 1, 2, ops).unwrap()),
+        Op::Admin(
+            seam::client::sign_admin_for(&admin, &identity.node_id, SE, 1, FIXTURE_COUNTER, ops)
+                .unwrap(),
+        ),
     );
     node
 }
+
+/// The admin counter of the fixture's last command: fixtures built on
+/// [`node`] sign theirs from `FIXTURE_COUNTER + 1` on.
+pub const FIXTURE_COUNTER: u64 = 2;
 
 fn node_identity(node: &mut FuzzNode) -> seam::proto::NodeIdentity {
     let response =
@@ -169,7 +176,17 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
     };
     let data = |d: &[u8]| seam::proto::heapless::Vec::from_slice(d).unwrap();
     let admin_cmd = |ops| {
-        Op::Admin(seam::client::sign_admin_for(&admin, &identity.node_id, SE, 1, 3, ops).unwrap())
+        Op::Admin(
+            seam::client::sign_admin_for(
+                &admin,
+                &identity.node_id,
+                SE,
+                1,
+                FIXTURE_COUNTER + 1,
+                ops,
+            )
+            .unwrap(),
+        )
     };
     let ops: Vec<(&str, Op)> = vec![
         ("node-info", Op::NodeInfo),
