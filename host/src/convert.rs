@@ -1,11 +1,37 @@
 //! Bytes into the protocol's bounded types, with errors that say which value
 //! was too long.
 
+use seam_proto::HeapVec;
+
 use crate::{Error, Result};
 
-pub fn bounded<const N: usize>(bytes: &[u8], what: &str) -> Result<heapless::Vec<u8, N>> {
-    heapless::Vec::from_slice(bytes).map_err(|_| {
-        Error::InvalidInput(format!("{what} is {} bytes, the limit is {N}", bytes.len()))
+/// A bounded byte vector of the protocol: inline (`heapless`) or on the heap.
+pub trait BoundedBytes: Sized {
+    const LIMIT: usize;
+    fn from_bytes(bytes: &[u8]) -> Option<Self>;
+}
+
+impl<const N: usize> BoundedBytes for heapless::Vec<u8, N> {
+    const LIMIT: usize = N;
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        heapless::Vec::from_slice(bytes).ok()
+    }
+}
+
+impl<const N: usize> BoundedBytes for HeapVec<u8, N> {
+    const LIMIT: usize = N;
+    fn from_bytes(bytes: &[u8]) -> Option<Self> {
+        HeapVec::from_slice(bytes).ok()
+    }
+}
+
+pub fn bounded<T: BoundedBytes>(bytes: &[u8], what: &str) -> Result<T> {
+    T::from_bytes(bytes).ok_or_else(|| {
+        Error::InvalidInput(format!(
+            "{what} is {} bytes, the limit is {}",
+            bytes.len(),
+            T::LIMIT
+        ))
     })
 }
 

@@ -71,8 +71,8 @@ fn bounded_steps(
     })
 }
 
-fn transcript(messages: &[u8]) -> Result<heapless::Vec<u8, MAX_TRANSCRIPT>> {
-    heapless::Vec::from_slice(messages).map_err(|_| {
+fn transcript(messages: &[u8]) -> Result<seam_proto::HeapVec<u8, MAX_TRANSCRIPT>> {
+    seam_proto::HeapVec::from_slice(messages).map_err(|_| {
         Error::InvalidInput(format!(
             "{} bytes of handshake messages, the limit is {MAX_TRANSCRIPT}",
             messages.len()
@@ -176,7 +176,7 @@ impl Client {
         let op = HandshakeOp::ServerOpen {
             framing,
             suite,
-            client_hello: heapless::Vec::from_slice(client_hello)
+            client_hello: seam_proto::HeapVec::from_slice(client_hello)
                 .map_err(|_| Error::InvalidInput("ClientHello too long".into()))?,
             psks: candidates,
             sign: sign.cloned(),

@@ -90,7 +90,7 @@
 use heapless::{String, Vec};
 use serde::{Deserialize, Serialize};
 
-use crate::{Digest, KeyRef, Name, ObjectInfo, PublicKey, Signature, Suid, MAX_SES};
+use crate::{Digest, HeapVec, KeyRef, Name, ObjectInfo, PublicKey, Signature, Suid, MAX_SES};
 
 /// Sessions one caller holds at most; opening another wipes its oldest.
 pub const MAX_HANDSHAKES_PER_CALLER: usize = 4;
@@ -204,7 +204,7 @@ pub enum HandshakeOp {
     /// they enter the transcript. → [`HandshakeReply::ClientFinished`].
     ClientFinish {
         session: SessionId,
-        messages: Vec<u8, MAX_TRANSCRIPT>,
+        messages: HeapVec<u8, MAX_TRANSCRIPT>,
     },
     /// (D)TLS 1.2 server, seam's engine, on the ClientHello (the message as
     /// it enters the transcript) and the suite the engine chose from it.
@@ -213,7 +213,7 @@ pub enum HandshakeOp {
     ServerOpen {
         framing: Framing,
         suite: u16,
-        client_hello: Vec<u8, MAX_CLIENT_HELLO>,
+        client_hello: HeapVec<u8, MAX_CLIENT_HELLO>,
         psks: Vec<PskCandidate, MAX_PSK_CANDIDATES>,
         sign: Option<KeyRef>,
     },
@@ -222,7 +222,7 @@ pub enum HandshakeOp {
     /// … as they enter the transcript. → [`HandshakeReply::ServerFinished`].
     ServerFinish {
         session: SessionId,
-        messages: Vec<u8, MAX_TRANSCRIPT>,
+        messages: HeapVec<u8, MAX_TRANSCRIPT>,
     },
     /// An ECDHE session for the step interface (rustls): the TA generates
     /// the ephemeral P-256 key. `credential`: a key the caller holds a
@@ -243,7 +243,7 @@ pub enum HandshakeOp {
     /// ephemeral key. One-shot. → `Reply::Signature` (`r ‖ s`).
     Tls12SignCertificateVerify {
         session: SessionId,
-        messages: Vec<u8, MAX_TRANSCRIPT>,
+        messages: HeapVec<u8, MAX_TRANSCRIPT>,
     },
     /// Wipes the session. → `Reply::Done`.
     Close { session: SessionId },
@@ -455,7 +455,7 @@ pub enum StepReply {
         server: TrafficKey,
     },
     TrafficKey(TrafficKey),
-    Exported(Vec<u8, MAX_EXPORT>),
+    Exported(HeapVec<u8, MAX_EXPORT>),
     ExportedKey {
         relative_id: [u8; 16],
         object: ObjectInfo,

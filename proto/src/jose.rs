@@ -13,7 +13,7 @@
 use heapless::Vec;
 use serde::{Deserialize, Serialize};
 
-use crate::{Data, KeyRef, PublicKey, Sealed};
+use crate::{Data, HeapVec, KeyRef, PublicKey, Sealed};
 
 /// Longest JWE protected header the SE takes, as JSON text.
 pub const MAX_JOSE_HEADER: usize = 3 * 1024;
@@ -114,7 +114,7 @@ pub enum JoseOp {
         key: KeyRef,
         alg: JweAlg,
         enc: JweEnc,
-        header: Vec<u8, MAX_JOSE_HEADER>,
+        header: HeapVec<u8, MAX_JOSE_HEADER>,
         plaintext: Data,
     },
     /// Decrypt a JWE with the key `key` names (needs `DECRYPT`). The host
@@ -124,7 +124,7 @@ pub enum JoseOp {
         key: KeyRef,
         alg: JweAlg,
         enc: JweEnc,
-        protected: Vec<u8, MAX_JOSE_PROTECTED>,
+        protected: HeapVec<u8, MAX_JOSE_PROTECTED>,
         epk: Option<PublicKey>,
         apu: Vec<u8, MAX_PARTY_INFO>,
         apv: Vec<u8, MAX_PARTY_INFO>,
@@ -144,7 +144,7 @@ pub enum JoseOp {
         key: KeyRef,
         rands: EsPrimRands,
         enc: JweEnc,
-        header: Vec<u8, MAX_JOSE_HEADER>,
+        header: HeapVec<u8, MAX_JOSE_HEADER>,
         plaintext: Data,
     },
     /// Open an ESPrim object: the same derivation (needs `DECRYPT`), then
@@ -153,7 +153,7 @@ pub enum JoseOp {
         key: KeyRef,
         rands: EsPrimRands,
         enc: JweEnc,
-        protected: Vec<u8, MAX_JOSE_PROTECTED>,
+        protected: HeapVec<u8, MAX_JOSE_PROTECTED>,
         iv: [u8; JWE_IV_LEN],
         /// Ciphertext ‖ tag.
         ciphertext: Sealed,
@@ -174,7 +174,7 @@ pub struct EsPrimRands {
 pub enum JoseReply {
     /// The parts of a JWE (RFC 7516 §3): the host serialises them.
     Jwe {
-        protected: Vec<u8, MAX_JOSE_PROTECTED>,
+        protected: HeapVec<u8, MAX_JOSE_PROTECTED>,
         encrypted_key: Vec<u8, MAX_ENCRYPTED_KEY>,
         iv: [u8; JWE_IV_LEN],
         /// Ciphertext ‖ tag.

@@ -1,23 +1,28 @@
 //! Wire types between the seam host library and the seam Secure Environment.
 //!
 //! Every request and response is a postcard-encoded value of [`Request`] or
-//! [`Response`]. All collections are bounded ([`heapless`]) so that the TA can
-//! size its buffers statically and so that an oversized message is rejected by
-//! the decoder, not by an allocator. This crate has no behaviour beyond the
+//! [`Response`]. All collections are bounded so that an oversized message is
+//! rejected by the decoder, not by an allocator: small ones inline
+//! ([`heapless`]), large ones on the heap ([`HeapVec`], which keeps a decoded
+//! request small enough for the TA's stack). This crate has no behaviour beyond the
 //! codec: policy lives in `seam-core`.
 #![no_std]
 #![forbid(unsafe_code)]
-// Bounded inline variants are the point: no allocator is needed to decode.
+// Small bounded values stay inline; the large ones are `HeapVec`s.
 #![allow(clippy::large_enum_variant)]
+
+extern crate alloc;
 
 mod bytes;
 pub mod handshake;
+mod heap;
 pub mod jose;
 mod name;
 mod status;
 pub mod suid;
 
 pub use bytes::{ClientId, Digest, NodeId, PublicKey, Signature};
+pub use heap::HeapVec;
 pub use heapless;
 pub use name::{GrantTarget, Name, NameError};
 pub use postcard;
@@ -81,9 +86,9 @@ pub const ISSUER_DOMAIN: &str = "seam issuer command v1";
 pub const ADMIN_DOMAIN: &str = "seam admin command v1";
 
 /// Bytes of a sensitive data object or a message.
-pub type Data = Vec<u8, MAX_DATA>;
+pub type Data = HeapVec<u8, MAX_DATA>;
 /// AEAD output: data plus its tag.
-pub type Sealed = Vec<u8, { MAX_DATA + MAX_TAG }>;
+pub type Sealed = HeapVec<u8, { MAX_DATA + MAX_TAG }>;
 
 /// One request to the Secure Environment.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -179,14 +184,14 @@ pub enum Op {
         key: KeyRef,
         alg: AeadAlg,
         nonce: Vec<u8, MAX_NONCE>,
-        aad: Vec<u8, MAX_AAD>,
+        aad: HeapVec<u8, MAX_AAD>,
         plaintext: Data,
     },
     Decrypt {
         key: KeyRef,
         alg: AeadAlg,
         nonce: Vec<u8, MAX_NONCE>,
-        aad: Vec<u8, MAX_AAD>,
+        aad: HeapVec<u8, MAX_AAD>,
         ciphertext: Sealed,
     },
     /// HMAC-SHA-256 with a stored secret.
@@ -440,7 +445,7 @@ pub enum Reply {
     NodeInfo(NodeInfo),
     SeList(Vec<Name, MAX_SES>),
     SeInfo(SeInfo),
-    Objects(Vec<ObjectInfo, MAX_OBJECTS_PER_SE>),
+    Objects(HeapVec<ObjectInfo, MAX_OBJECTS_PER_SE>),
     Object(ObjectInfo),
     Acl(Vec<AclEntry, MAX_ACL_ENTRIES>),
     /// One outcome per admin op, in order.
@@ -449,7 +454,7 @@ pub enum Reply {
     Signature(Signature),
     Verified(bool),
     Digest(Digest),
-    Random(Vec<u8, MAX_RANDOM>),
+    Random(HeapVec<u8, MAX_RANDOM>),
     Ciphertext(Sealed),
     Plaintext(Data),
     Mac(Digest),

@@ -4,10 +4,29 @@
 use heapless::Vec;
 use seam_proto::*;
 
-fn full<const N: usize>(byte: u8) -> Vec<u8, N> {
-    let mut v = Vec::new();
-    v.resize(N, byte).unwrap();
-    v
+/// A bounded byte vector filled to its bound, inline or on the heap.
+trait Full {
+    fn full(byte: u8) -> Self;
+}
+
+impl<const N: usize> Full for Vec<u8, N> {
+    fn full(byte: u8) -> Self {
+        let mut v = Vec::new();
+        v.resize(N, byte).unwrap();
+        v
+    }
+}
+
+impl<const N: usize> Full for HeapVec<u8, N> {
+    fn full(byte: u8) -> Self {
+        let mut v = HeapVec::new();
+        v.resize(N, byte).unwrap();
+        v
+    }
+}
+
+fn full<T: Full>(byte: u8) -> T {
+    T::full(byte)
 }
 
 fn long_name() -> Name {
@@ -131,7 +150,7 @@ fn the_largest_response_fits() {
         public_key: Some(PublicKey([0xff; 65])),
         creator: Some(ClientId([0xff; 16])),
     };
-    let mut objects = Vec::new();
+    let mut objects = HeapVec::new();
     for _ in 0..MAX_OBJECTS_PER_SE {
         objects.push(info.clone()).unwrap();
     }

@@ -174,7 +174,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         key: k.try_into().unwrap(),
         suid: crate::suid(suid),
     };
-    let data = |d: &[u8]| seam::proto::heapless::Vec::from_slice(d).unwrap();
+    let data = |d: &[u8]| seam::proto::Data::from_slice(d).unwrap();
     let admin_cmd = |ops| {
         Op::Admin(
             seam::client::sign_admin_for(
@@ -371,7 +371,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
             Op::Handshake(HandshakeOp::ServerOpen {
                 framing: Framing::Dtls,
                 suite: 0xC0AE,
-                client_hello: heapless::Vec::from_slice(&client_hello()).unwrap(),
+                client_hello: seam::proto::HeapVec::from_slice(&client_hello()).unwrap(),
                 psks: heapless::Vec::new(),
                 sign: Some(KeyRef {
                     se: se(),
@@ -393,7 +393,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
             "hs-client-finish",
             Op::Handshake(HandshakeOp::ClientFinish {
                 session: 1,
-                messages: heapless::Vec::from_slice(&client_hello()).unwrap(),
+                messages: seam::proto::HeapVec::from_slice(&client_hello()).unwrap(),
             }),
         ),
         (

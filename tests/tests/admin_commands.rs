@@ -250,7 +250,7 @@ fn plaintext_import_only_where_the_se_allows_it() {
         object: object.try_into().unwrap(),
         suid: seam_tests::suid(12),
         kind: ObjectKind::Secret,
-        material: seam::proto::heapless::Vec::from_slice(&[0x42; 16]).unwrap(),
+        material: seam::proto::Data::from_slice(&[0x42; 16]).unwrap(),
     };
     let err = c
         .admin(&strict.admin, &strict.se, vec![import("psk")])

@@ -8,7 +8,7 @@ use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::Command;
 
-use seam::proto::{heapless, AdminOp, ObjectKind, Reason};
+use seam::proto::{AdminOp, ObjectKind, Reason};
 use seam::{identity, CommandSigner, Ops};
 use seam_tests::{backend, Backend, Device, OWNER_CSE};
 
@@ -322,7 +322,7 @@ fn provision_before_reboot() {
     let admin = seam::AdminKey::from_scalar(&[0x77; 32]).unwrap();
     c.create_se(device.issuer(), REBOOT_SE, &admin.public_key(), true)
         .unwrap();
-    let material = heapless::Vec::from_slice(&hex::decode(REBOOT_SCALAR).unwrap()).unwrap();
+    let material = seam::proto::Data::from_slice(&hex::decode(REBOOT_SCALAR).unwrap()).unwrap();
     c.admin(
         &admin,
         REBOOT_SE,
@@ -415,7 +415,7 @@ fn closing_the_last_tee_session_wipes_the_callers_handshakes() {
         object: "psk".try_into().unwrap(),
         suid: seam_tests::suid(12),
         kind: ObjectKind::Secret,
-        material: heapless::Vec::from_slice(&[7; 16]).unwrap(),
+        material: seam::proto::Data::from_slice(&[7; 16]).unwrap(),
     };
     device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     s.grant("psk", OWNER_CSE, Ops::HANDSHAKE, 12);

@@ -35,7 +35,7 @@ fn node(device: &Device) -> Node<'_> {
         object: "kpsa".try_into().unwrap(),
         suid: seam_tests::suid(12),
         kind: ObjectKind::Secret,
-        material: heapless::Vec::from_slice(&KPSA).unwrap(),
+        material: seam::proto::Data::from_slice(&KPSA).unwrap(),
     };
     s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     s.grant("kpsa", OWNER_CSE, Ops::DERIVE, 12);
@@ -280,7 +280,7 @@ fn esprim_refuses_keys_and_input_that_are_not_esprim() {
         object: "esdata".try_into().unwrap(),
         suid: seam_tests::suid(14),
         kind: ObjectKind::Secret,
-        material: heapless::Vec::from_slice(&[9; 32]).unwrap(),
+        material: seam::proto::Data::from_slice(&[9; 32]).unwrap(),
     };
     n.s.device
         .client()
@@ -382,7 +382,7 @@ fn esdata_sign_then_encrypt_for_a_reader() {
             object: object.try_into().unwrap(),
             suid: seam_tests::suid(suid),
             kind: ObjectKind::Secret,
-            material: heapless::Vec::from_slice(material).unwrap(),
+            material: seam::proto::Data::from_slice(material).unwrap(),
         };
         s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     };

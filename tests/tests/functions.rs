@@ -1,7 +1,7 @@
 //! The TS-0016 functions end to end, checked against published vectors by
 //! importing the vectors' keys into a development SE.
 
-use seam::proto::{heapless, AdminOp, ObjectKind, Reason};
+use seam::proto::{AdminOp, ObjectKind, Reason};
 use seam::{AeadAlg, Ops};
 use seam_tests::{Device, Stakeholder, OWNER_CSE};
 
@@ -10,7 +10,7 @@ fn import(s: &Stakeholder<'_>, object: &str, suid: u8, kind: ObjectKind, materia
         object: object.try_into().unwrap(),
         suid: seam_tests::suid(suid),
         kind,
-        material: heapless::Vec::from_slice(material).unwrap(),
+        material: seam::proto::Data::from_slice(material).unwrap(),
     };
     s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
 }

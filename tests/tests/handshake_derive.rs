@@ -24,7 +24,7 @@ fn setup(device: &Device) -> Stakeholder<'_> {
         object: "ke".try_into().unwrap(),
         suid: seam_tests::suid(20),
         kind: ObjectKind::Secret,
-        material: heapless::Vec::from_slice(&KE).unwrap(),
+        material: seam::proto::Data::from_slice(&KE).unwrap(),
     };
     s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     s.grant("ke", OWNER_CSE, Ops::DERIVE, 20);

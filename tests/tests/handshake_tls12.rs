@@ -28,7 +28,7 @@ fn import(s: &Stakeholder<'_>, object: &str, suid: u8, kind: ObjectKind, materia
         object: object.try_into().unwrap(),
         suid: seam_tests::suid(suid),
         kind,
-        material: heapless::Vec::from_slice(material).unwrap(),
+        material: seam::proto::Data::from_slice(material).unwrap(),
     };
     s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
 }

@@ -18,7 +18,7 @@ fn setup(device: &Device) -> Stakeholder<'_> {
         object: "psk".try_into().unwrap(),
         suid: seam_tests::suid(12),
         kind: ObjectKind::Secret,
-        material: heapless::Vec::from_slice(&PSK).unwrap(),
+        material: seam::proto::Data::from_slice(&PSK).unwrap(),
     };
     s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     s.grant("psk", OWNER_CSE, Ops::HANDSHAKE, 12);
@@ -210,8 +210,13 @@ fn ecdhe_client_with_certificate_in_three_invocations() {
     assert_eq!(
         out,
         StepReply::Exported(
-            heapless::Vec::from_slice(&r::expand_label(&secret, "exporter", &h("context").0, 20))
-                .unwrap()
+            seam::proto::HeapVec::from_slice(&r::expand_label(
+                &secret,
+                "exporter",
+                &h("context").0,
+                20
+            ))
+            .unwrap()
         )
     );
     let next = c

@@ -66,7 +66,7 @@ fn valid_requests(s: &Stakeholder<'_>) -> Vec<Vec<u8>> {
         Op::Sign {
             key: s.key("k", 25),
             input: seam::proto::SignInput::Message(
-                seam::proto::heapless::Vec::from_slice(b"hello").unwrap(),
+                seam::proto::Data::from_slice(b"hello").unwrap(),
             ),
         },
         Op::Admin(admin),

@@ -534,7 +534,7 @@ fn hex(bytes: &[u8]) -> String {
 /// The two SEs test_jose.c expects: A with sig, hs, kw and e2e; B with the
 /// same e2e (the pairwise ESPrim key).
 fn provision_jose(store: &Path, a: &str, b: &str) {
-    use seam_host::proto::{heapless, ObjectKind};
+    use seam_host::proto::ObjectKind;
     let mut c = Client::simulator(store).unwrap();
     let issuer = AdminKey::generate();
     c.init_node(&issuer.public_key()).unwrap();
@@ -551,7 +551,7 @@ fn provision_jose(store: &Path, a: &str, b: &str) {
         object: name(object),
         suid: suid(value),
         kind: ObjectKind::Secret,
-        material: heapless::Vec::from_slice(material).unwrap(),
+        material: seam_host::proto::Data::from_slice(material).unwrap(),
     };
     let e2e = [0x3c; 32];
     for se in [a, b] {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Args, Subcommand};
 use seam::bundle::{secret_from_hex, Material};
-use seam::proto::{heapless, AdminOp, AdminOutcome, ObjectInfo, ObjectKind};
+use seam::proto::{AdminOp, AdminOutcome, ObjectInfo, ObjectKind};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -220,7 +220,7 @@ fn import(ctx: &mut Ctx, a: ImportArgs) -> Outcome {
             object: seam::client::name(&path.key)?,
             suid,
             kind: material.kind(),
-            material: heapless::Vec::from_slice(material.bytes())
+            material: seam::proto::Data::from_slice(material.bytes())
                 .map_err(|_| Failure::usage("the credential is too large"))?,
         };
         client.admin(&admin, &path.se, vec![op]).what(&what)?

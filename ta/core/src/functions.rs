@@ -129,7 +129,8 @@ pub fn encrypt(
         |object| {
             let (aes, aead) = aes_key(object, alg)?;
             let sealed = crypto::aead::seal(aead, aes, nonce, aad, plaintext)?;
-            let out = heapless::Vec::from_slice(&sealed).map_err(|_| Reason::InvalidParameter)?;
+            let out =
+                seam_proto::HeapVec::from_slice(&sealed).map_err(|_| Reason::InvalidParameter)?;
             Ok(Reply::Ciphertext(out))
         },
     )
@@ -153,7 +154,8 @@ pub fn decrypt(
         |object| {
             let (aes, aead) = aes_key(object, alg)?;
             let opened = crypto::aead::open(aead, aes, nonce, aad, ciphertext)?;
-            let out = heapless::Vec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?;
+            let out =
+                seam_proto::HeapVec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?;
             Ok(Reply::Plaintext(out))
         },
     )
@@ -200,7 +202,7 @@ pub fn random(rng: &mut dyn Rng, len: u16) -> Result<Reply, Reason> {
     if len == 0 || len > MAX_RANDOM {
         return Err(Reason::InvalidParameter);
     }
-    let mut out = heapless::Vec::new();
+    let mut out = seam_proto::HeapVec::new();
     out.resize(len, 0).map_err(|_| Reason::InvalidParameter)?;
     rng.fill(&mut out)?;
     Ok(Reply::Random(out))
@@ -258,7 +260,7 @@ pub fn sdo_retrieve(
 ) -> Result<Reply, Reason> {
     let mut se = records::load_se(store, se_name)?;
     let found = data_object(&mut se, who, object, Ops::RETRIEVE)?;
-    let out = heapless::Vec::from_slice(&found.secret).map_err(|_| Reason::StorageCorrupt)?;
+    let out = seam_proto::HeapVec::from_slice(&found.secret).map_err(|_| Reason::StorageCorrupt)?;
     Ok(Reply::Data(out))
 }
 

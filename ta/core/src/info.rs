@@ -94,7 +94,7 @@ pub fn object_list(
     se_name: &Name,
 ) -> Result<Reply, Reason> {
     let se = records::load_se(store, se_name)?;
-    let mut out = heapless::Vec::new();
+    let mut out = seam_proto::HeapVec::new();
     for object in se.objects.iter().filter(|o| access::may_see(&se, o, who)) {
         out.push(describe(object)).map_err(|_| Reason::Internal)?;
     }

@@ -242,7 +242,8 @@ fn seal_jwe(
         protected,
         encrypted_key: heapless::Vec::from_slice(&encrypted_key).map_err(|_| Reason::Internal)?,
         iv,
-        ciphertext: heapless::Vec::from_slice(&sealed).map_err(|_| Reason::InvalidParameter)?,
+        ciphertext: seam_proto::HeapVec::from_slice(&sealed)
+            .map_err(|_| Reason::InvalidParameter)?,
     }))
 }
 
@@ -255,15 +256,15 @@ fn open_jwe(
     let aead = Aead::for_key(Aead::Aes128Gcm, cek.len())?;
     let opened = crypto::aead::open(aead, cek, iv, protected, ciphertext)?;
     Ok(Reply::Plaintext(
-        heapless::Vec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?,
+        seam_proto::HeapVec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?,
     ))
 }
 
-fn encode_protected(header: &[u8]) -> Result<heapless::Vec<u8, MAX_JOSE_PROTECTED>, Reason> {
+fn encode_protected(header: &[u8]) -> Result<seam_proto::HeapVec<u8, MAX_JOSE_PROTECTED>, Reason> {
     let mut buf = [0u8; MAX_JOSE_PROTECTED];
     let encoded =
         Base64UrlUnpadded::encode(header, &mut buf).map_err(|_| Reason::InvalidParameter)?;
-    heapless::Vec::from_slice(encoded.as_bytes()).map_err(|_| Reason::InvalidParameter)
+    seam_proto::HeapVec::from_slice(encoded.as_bytes()).map_err(|_| Reason::InvalidParameter)
 }
 
 /// A received JWE's parts, as the host parsed them.

@@ -244,10 +244,9 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
 /// Size, then version, then the whole request: a request of another version
 /// is reported as such even if the rest of it means nothing to us.
 ///
-/// Boxed, and never inlined: a decoded request is up to ~9 KB (heapless
-/// buffers sized for the largest admin command), and the TA's stack is
-/// small; this way the deserializer's temporaries are gone before dispatch
-/// goes deeper.
+/// Boxed, and never inlined: the TA's stack is small (a decoded request is
+/// ~1.4 KB, its large fields `HeapVec`s), and this way the deserializer's
+/// temporaries are gone before dispatch goes deeper.
 #[inline(never)]
 fn decode_request(bytes: &[u8]) -> Result<alloc::boxed::Box<Request>, Reason> {
     if bytes.len() > MAX_MESSAGE {

@@ -219,7 +219,7 @@ fn data_objects_belong_to_their_creator() {
     let create = |data: &[u8]| Op::SdoCreate {
         se: name("op"),
         object: name("d"),
-        data: heapless::Vec::from_slice(data).unwrap(),
+        data: seam_proto::Data::from_slice(data).unwrap(),
     };
     assert_eq!(
         failed(&call(&mut env, &BOB, create(b"x"))),
@@ -233,7 +233,7 @@ fn data_objects_belong_to_their_creator() {
     let r = call(&mut env, &ALICE, retrieve.clone());
     assert_eq!(
         r.reply,
-        Reply::Data(heapless::Vec::from_slice(b"x").unwrap())
+        Reply::Data(seam_proto::Data::from_slice(b"x").unwrap())
     );
     assert_eq!(
         failed(&call(&mut env, &BOB, retrieve)),

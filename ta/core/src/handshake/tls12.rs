@@ -313,7 +313,7 @@ pub(crate) fn run(
                 return Err(Reason::StepOutOfOrder);
             }
             let (c, s) = state.randoms.ok_or(Reason::StepOutOfOrder)?;
-            let mut out = heapless::Vec::<u8, MAX_EXPORT>::new();
+            let mut out = seam_proto::HeapVec::<u8, MAX_EXPORT>::new();
             out.resize(len, 0).map_err(|_| Reason::Internal)?;
             match context {
                 None => tls12_prf_sha256(state.master()?, label, &[&c, &s], &mut out),

@@ -273,7 +273,7 @@ pub(crate) fn run(
                 return Err(Reason::InvalidParameter);
             }
             let app = state.app.as_ref().ok_or(Reason::StepOutOfOrder)?;
-            let mut out = heapless::Vec::<u8, MAX_EXPORT>::new();
+            let mut out = seam_proto::HeapVec::<u8, MAX_EXPORT>::new();
             out.resize(len, 0).map_err(|_| Reason::Internal)?;
             export(&app.exporter, label, context_hash.as_bytes(), &mut out)?;
             Ok(StepReply::Exported(out))
