@@ -21,6 +21,7 @@
 //! (RFC 6655, RFC 7251). CCM bounds the plaintext length by the nonce size
 //! (`2^(8·(15 − nonce_len))` bytes), e.g. 65535 bytes with a 13-byte nonce.
 
+use aes::cipher::{BlockCipher, BlockClosure, BlockEncrypt, BlockSizeUser};
 use aes::{Aes128, Aes256};
 use aes_gcm::aead::generic_array::{ArrayLength, GenericArray};
 use aes_gcm::aead::{AeadInPlace, KeyInit};
@@ -32,21 +33,86 @@ use zeroize::Zeroizing;
 
 use super::CryptoError;
 
-/// Instantiates `$f::<Ccm<$aes, $tag, N>>` for the runtime nonce length
-/// `$len` (7..=13; anything else is `InvalidLength`).
+/// Runs `$f::<Ccm<AnyAes, $tag, N>>` for the runtime nonce length `$len`
+/// (7..=13; anything else is `InvalidLength`).
 macro_rules! ccm_dispatch {
-    ($f:ident, $aes:ty, $tag:ty, $len:expr, $($arg:expr),+) => {
+    ($f:ident, $tag:ty, $len:expr, $($arg:expr),+) => {
         match $len {
-            7 => $f::<Ccm<$aes, $tag, U7>>($($arg),+),
-            8 => $f::<Ccm<$aes, $tag, U8>>($($arg),+),
-            9 => $f::<Ccm<$aes, $tag, U9>>($($arg),+),
-            10 => $f::<Ccm<$aes, $tag, U10>>($($arg),+),
-            11 => $f::<Ccm<$aes, $tag, U11>>($($arg),+),
-            12 => $f::<Ccm<$aes, $tag, U12>>($($arg),+),
-            13 => $f::<Ccm<$aes, $tag, U13>>($($arg),+),
+            7 => $f::<Ccm<AnyAes, $tag, U7>>($($arg),+),
+            8 => $f::<Ccm<AnyAes, $tag, U8>>($($arg),+),
+            9 => $f::<Ccm<AnyAes, $tag, U9>>($($arg),+),
+            10 => $f::<Ccm<AnyAes, $tag, U10>>($($arg),+),
+            11 => $f::<Ccm<AnyAes, $tag, U11>>($($arg),+),
+            12 => $f::<Ccm<AnyAes, $tag, U12>>($($arg),+),
+            13 => $f::<Ccm<AnyAes, $tag, U13>>($($arg),+),
             _ => Err(CryptoError::InvalidLength),
         }
     };
+}
+
+/// AES-128 or AES-256, chosen by the key's length at run time. `Ccm` is
+/// generic over its cipher, tag and nonce sizes, and every combination is
+/// a copy of the whole mode: with the key size a run-time choice there are
+/// half as many (2 tags × 7 nonce lengths × seal/open), about 27 KB less
+/// in the TA. Only dispatch: each block goes to the `aes` crate's cipher.
+// Short-lived, on the stack of one seal or open: not worth a Box.
+#[allow(clippy::large_enum_variant)]
+enum AnyAes {
+    Aes128(Aes128),
+    Aes256(Aes256),
+}
+
+impl AnyAes {
+    fn new(key: &[u8]) -> Result<AnyAes, CryptoError> {
+        match key.len() {
+            16 => Aes128::new_from_slice(key).map(AnyAes::Aes128),
+            32 => Aes256::new_from_slice(key).map(AnyAes::Aes256),
+            _ => return Err(CryptoError::InvalidKey),
+        }
+        .map_err(|_| CryptoError::InvalidKey)
+    }
+}
+
+impl BlockSizeUser for AnyAes {
+    type BlockSize = U16;
+}
+
+impl BlockCipher for AnyAes {}
+
+impl BlockEncrypt for AnyAes {
+    fn encrypt_with_backend(&self, f: impl BlockClosure<BlockSize = U16>) {
+        match self {
+            AnyAes::Aes128(c) => c.encrypt_with_backend(f),
+            AnyAes::Aes256(c) => c.encrypt_with_backend(f),
+        }
+    }
+}
+
+/// A cipher for one seal or open: `Ccm` over [`AnyAes`], or GCM.
+trait FromKey: Sized {
+    fn from_key(key: &[u8]) -> Result<Self, CryptoError>;
+}
+
+impl<M, N> FromKey for Ccm<AnyAes, M, N>
+where
+    M: ArrayLength<u8> + ccm::TagSize,
+    N: ArrayLength<u8> + ccm::NonceSize,
+{
+    fn from_key(key: &[u8]) -> Result<Self, CryptoError> {
+        AnyAes::new(key).map(Ccm::from)
+    }
+}
+
+impl FromKey for Aes128Gcm {
+    fn from_key(key: &[u8]) -> Result<Self, CryptoError> {
+        Aes128Gcm::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)
+    }
+}
+
+impl FromKey for Aes256Gcm {
+    fn from_key(key: &[u8]) -> Result<Self, CryptoError> {
+        Aes256Gcm::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)
+    }
 }
 
 /// An AES AEAD algorithm.
@@ -128,53 +194,11 @@ pub fn seal(
     let sealed = match alg {
         Aead::Aes128Gcm => seal_with::<Aes128Gcm>(key, nonce, aad, &mut buf),
         Aead::Aes256Gcm => seal_with::<Aes256Gcm>(key, nonce, aad, &mut buf),
-        Aead::Aes128Ccm => {
-            ccm_dispatch!(
-                seal_with,
-                Aes128,
-                U16,
-                nonce.len(),
-                key,
-                nonce,
-                aad,
-                &mut buf
-            )
+        Aead::Aes128Ccm | Aead::Aes256Ccm => {
+            ccm_dispatch!(seal_with, U16, nonce.len(), key, nonce, aad, &mut buf)
         }
-        Aead::Aes128Ccm8 => {
-            ccm_dispatch!(
-                seal_with,
-                Aes128,
-                U8,
-                nonce.len(),
-                key,
-                nonce,
-                aad,
-                &mut buf
-            )
-        }
-        Aead::Aes256Ccm => {
-            ccm_dispatch!(
-                seal_with,
-                Aes256,
-                U16,
-                nonce.len(),
-                key,
-                nonce,
-                aad,
-                &mut buf
-            )
-        }
-        Aead::Aes256Ccm8 => {
-            ccm_dispatch!(
-                seal_with,
-                Aes256,
-                U8,
-                nonce.len(),
-                key,
-                nonce,
-                aad,
-                &mut buf
-            )
+        Aead::Aes128Ccm8 | Aead::Aes256Ccm8 => {
+            ccm_dispatch!(seal_with, U8, nonce.len(), key, nonce, aad, &mut buf)
         }
     };
     // The buffer held plaintext until encrypted: never leave a copy behind.
@@ -209,57 +233,11 @@ pub fn open(
     let opened = match alg {
         Aead::Aes128Gcm => open_with::<Aes128Gcm>(key, nonce, aad, &mut buf, tag),
         Aead::Aes256Gcm => open_with::<Aes256Gcm>(key, nonce, aad, &mut buf, tag),
-        Aead::Aes128Ccm => {
-            ccm_dispatch!(
-                open_with,
-                Aes128,
-                U16,
-                nonce.len(),
-                key,
-                nonce,
-                aad,
-                &mut buf,
-                tag
-            )
+        Aead::Aes128Ccm | Aead::Aes256Ccm => {
+            ccm_dispatch!(open_with, U16, nonce.len(), key, nonce, aad, &mut buf, tag)
         }
-        Aead::Aes128Ccm8 => {
-            ccm_dispatch!(
-                open_with,
-                Aes128,
-                U8,
-                nonce.len(),
-                key,
-                nonce,
-                aad,
-                &mut buf,
-                tag
-            )
-        }
-        Aead::Aes256Ccm => {
-            ccm_dispatch!(
-                open_with,
-                Aes256,
-                U16,
-                nonce.len(),
-                key,
-                nonce,
-                aad,
-                &mut buf,
-                tag
-            )
-        }
-        Aead::Aes256Ccm8 => {
-            ccm_dispatch!(
-                open_with,
-                Aes256,
-                U8,
-                nonce.len(),
-                key,
-                nonce,
-                aad,
-                &mut buf,
-                tag
-            )
+        Aead::Aes128Ccm8 | Aead::Aes256Ccm8 => {
+            ccm_dispatch!(open_with, U8, nonce.len(), key, nonce, aad, &mut buf, tag)
         }
     };
     // On failure `buf` (possibly holding unauthenticated plaintext) is
@@ -278,13 +256,13 @@ fn check_params(alg: Aead, key: &[u8], nonce: &[u8]) -> Result<(), CryptoError> 
 }
 
 /// Encrypts `buf` in place and appends the tag.
-fn seal_with<A: AeadInPlace + KeyInit>(
+fn seal_with<A: AeadInPlace + FromKey>(
     key: &[u8],
     nonce: &[u8],
     aad: &[u8],
     buf: &mut Vec<u8>,
 ) -> Result<(), CryptoError> {
-    let cipher = A::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
+    let cipher = A::from_key(key)?;
     let nonce = exact::<A::NonceSize>(nonce)?;
     let tag = cipher
         .encrypt_in_place_detached(&nonce, aad, buf.as_mut_slice())
@@ -294,14 +272,14 @@ fn seal_with<A: AeadInPlace + KeyInit>(
 }
 
 /// Decrypts `buf` in place after checking `tag`.
-fn open_with<A: AeadInPlace + KeyInit>(
+fn open_with<A: AeadInPlace + FromKey>(
     key: &[u8],
     nonce: &[u8],
     aad: &[u8],
     buf: &mut Vec<u8>,
     tag: &[u8],
 ) -> Result<(), CryptoError> {
-    let cipher = A::new_from_slice(key).map_err(|_| CryptoError::InvalidKey)?;
+    let cipher = A::from_key(key)?;
     let nonce = exact::<A::NonceSize>(nonce)?;
     let tag = GenericArray::<u8, A::TagSize>::from_exact_iter(tag.iter().copied())
         .ok_or(CryptoError::AuthenticationFailed)?;
