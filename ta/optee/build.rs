@@ -9,23 +9,20 @@ use optee_utee_build::{Error, TaConfig};
 /// heap from libutils' malloc statistics); the TA instance is kept alive, so
 /// they cover the whole e2e suite.
 ///
-/// Measured 2026-11-29 (issue 12, record cache in, decoded requests boxed):
-/// stack peak 85,088 bytes of 96 KiB (4 KiB of it a fixed allowance for
-/// OP-TEE's entry frames), heap peak 20,880 bytes of 128 KiB. The stack is
-/// set by decoding: postcard builds a whole `Request` by value, and
-/// `AdminCommand`'s deserializer (33 KB frame) under `decode_request` (31 KB)
-/// is the deepest chain (81 KB by the frame sizes in the disassembly); 64 KiB
-/// overflowed there. Getting under 64 KiB needs the large proto variants
-/// decoded onto the heap. Then JOSE raised `MAX_AAD` to 12 KiB, which grows
-/// every decoded copy of an AEAD request on that chain: 96 KiB overflowed
-/// (data abort just below the stack), so the stack is 192 KiB until the
-/// decode moves to the heap. Heap: 128 KiB is 6x the peak, room for the record
-/// cache's 32 KiB bound plus a request's decoded copies. Re-measure when
-/// seam-core or seam-proto change much; a stack overflow shows as a data
-/// abort on OP-TEE's secure console (secure.log). Protocol version 2 also
-/// carries up to 8 KiB of handshake messages in a request (`MAX_TRANSCRIPT`),
-/// well within that margin.
-const STACK_SIZE: u32 = 192 * 1024;
+/// Measured 2026-11-30 (issue 12, after the large proto fields moved to
+/// the heap): stack peak 27,584 bytes of 64 KiB (4 KiB of it a fixed
+/// allowance for OP-TEE's entry frames), heap peak 43,344 bytes of 128 KiB.
+/// Before, postcard built a whole `Request` (14.5 KB with inline heapless
+/// buffers: 12 KiB of AAD, 8 KiB transcripts) and each enum level around it
+/// by value, and the stack peaked at 118,160 bytes of 192 KiB. With its
+/// large fields in `HeapVec`s a decoded request is 1.4 KB; the deepest
+/// frames left are dispatch (`identified`, ~12 KB) and a handshake step
+/// (~6 KB), so 64 KiB is 2.4x the peak. Heap: 128 KiB is 3x the peak, which
+/// holds the record cache (at most 32 KiB), a request's decoded copy and
+/// a response kept for a retry (each at most a 16 KiB message). Re-measure
+/// when seam-core or seam-proto change much; a stack overflow shows as a
+/// data abort on OP-TEE's secure console (secure.log).
+const STACK_SIZE: u32 = 64 * 1024;
 const HEAP_SIZE: u32 = 128 * 1024;
 
 fn main() -> Result<(), Error> {
@@ -39,10 +36,31 @@ fn main() -> Result<(), Error> {
         .ta_stack_size(STACK_SIZE)
         .ta_data_size(HEAP_SIZE);
     optee_utee_build::build(config)?;
+    discard_unwind_tables()?;
     // gcc's C start files would add a libc.so.6 DT_NEEDED, which OP-TEE's
     // loader takes for a TA library UUID and refuses.
     println!("cargo:rustc-link-arg=-nostartfiles");
     println!("cargo:rustc-env=SEAM_TA_STACK_SIZE={STACK_SIZE}");
     println!("cargo:rerun-if-changed=build.rs");
+    Ok(())
+}
+
+/// The dev kit's linker script keeps `.eh_frame` (for C++ TAs). This TA
+/// aborts on panic and never unwinds (OP-TEE prints a TA's call stack from
+/// frame pointers), so its unwind tables are dead weight: 37 KB of the
+/// signed TA (`.eh_frame` 32.7 KB, `.eh_frame_hdr` 5.2 KB). A `/DISCARD/`
+/// rule ahead of the others drops them.
+fn discard_unwind_tables() -> Result<(), Error> {
+    let lds =
+        std::path::Path::new(&std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("ta.lds");
+    let script = std::fs::read_to_string(&lds)?;
+    const DISCARD: &str = "SECTIONS {\n\t/DISCARD/ : { *(.eh_frame) *(.eh_frame.*) *(.eh_frame_hdr) *(.eh_frame_entry .eh_frame_entry.*) }\n";
+    if !script.contains("/DISCARD/ : { *(.eh_frame)") {
+        let patched = script.replacen("SECTIONS {\n", DISCARD, 1);
+        if patched == script {
+            panic!("{}: no `SECTIONS {{` to patch", lds.display());
+        }
+        std::fs::write(&lds, patched)?;
+    }
     Ok(())
 }

@@ -25,9 +25,9 @@
 //! * [`CMD_NOOP`] (2): no parameters, does nothing (the floor `cargo optee
 //!   bench` measures requests against).
 //!
-//! Memory (TaConfig in build.rs): 96 KiB stack, 128 KiB heap, sized from
+//! Memory (TaConfig in build.rs): 64 KiB stack, 128 KiB heap, sized from
 //! the high-water marks CMD_STATS reported after the whole e2e suite in the
-//! emulated device (stack 85 KB, heap 21 KB); `cargo optee test` prints
+//! emulated device (stack 27.6 KB, heap 43 KB); `cargo optee test` prints
 //! them at its end. The numbers and the reasoning are in build.rs.
 #![no_std]
 #![no_main]
