@@ -110,14 +110,16 @@ fn dtls_psk(device: &Device, stakeholder: &seam_tests::Stakeholder<'_>, rounds: 
         .import_wrapped(
             &stakeholder.admin,
             &stakeholder.se,
-            "psk",
+            // Not "psk": the anchored DTLS case imported that one into
+            // this SE already.
+            "psk-ref",
             seam_tests::suid(12),
             ObjectKind::Secret,
             &PSK,
         )
         .expect("importing the PSK");
-    stakeholder.grant("psk", Who::Me, Ops::HANDSHAKE, 12);
-    let psk = stakeholder.key("psk", 12);
+    stakeholder.grant("psk-ref", Who::Me, Ops::HANDSHAKE, 12);
+    let psk = stakeholder.key("psk-ref", 12);
     let calls = Arc::new(AtomicU64::new(0));
     let mut client = counting_client(device, calls.clone());
 

@@ -32,7 +32,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+use rcgen::{BasicConstraints, CertificateParams, DistinguishedName, DnType, IsCa, KeyPair};
 use rustls::pki_types::CertificateDer;
 use rustls::RootCertStore;
 use seam::dtls::io::{drive_handshake, flush, Link, TcpLink, UdpLink};
@@ -327,8 +327,20 @@ impl Pki {
         let ca_key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
         let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        // rcgen names every certificate alike by default: a leaf whose
+        // issuer is its own subject and that has no authority key id is
+        // self-signed to OpenSSL, and s_server refused the client's
+        // certificate (alert 48, unknown_ca). A name of its own for the CA,
+        // and the key id on the leaves.
+        ca.distinguished_name = DistinguishedName::new();
+        ca.distinguished_name
+            .push(DnType::CommonName, "seam bench CA");
         let ca = ca.self_signed(&ca_key).unwrap();
-        let leaf = || CertificateParams::new(vec![SERVER_NAME.to_string()]).unwrap();
+        let leaf = || {
+            let mut p = CertificateParams::new(vec![SERVER_NAME.to_string()]).unwrap();
+            p.use_authority_key_identifier_extension = true;
+            p
+        };
         let ta = leaf()
             .signed_by(&TaPublicKey(*ta_public), &ca, &ca_key)
             .unwrap();
