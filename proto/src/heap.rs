@@ -30,6 +30,17 @@ fn capacity_error() -> CapacityError {
     }
 }
 
+/// Request and reply fields carry key material and plaintext: wiped when
+/// dropped so that none of it stays in freed heap. (Growing by `push` can
+/// leave an earlier copy behind; the decoder allocates once, from the
+/// length prefix.)
+impl<T, const N: usize> Drop for HeapVec<T, N> {
+    fn drop(&mut self) {
+        self.0.clear();
+        zeroize::Zeroize::zeroize(self.0.spare_capacity_mut());
+    }
+}
+
 /// At most `N` elements, on the heap. The API follows `heapless::Vec`
 /// (fallible `push`/`extend_from_slice`/`from_slice`, `capacity() == N`).
 #[derive(Clone, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -110,8 +121,8 @@ impl<T, const N: usize> HeapVec<T, N> {
     }
 
     /// The elements, as an unbounded `Vec` (no copy).
-    pub fn into_vec(self) -> Vec<T> {
-        self.0
+    pub fn into_vec(mut self) -> Vec<T> {
+        core::mem::take(&mut self.0)
     }
 }
 
@@ -181,8 +192,8 @@ impl<T, const N: usize> FromIterator<T> for HeapVec<T, N> {
 impl<T, const N: usize> IntoIterator for HeapVec<T, N> {
     type Item = T;
     type IntoIter = alloc::vec::IntoIter<T>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.0.into_iter()
+    fn into_iter(mut self) -> Self::IntoIter {
+        core::mem::take(&mut self.0).into_iter()
     }
 }
 
@@ -245,14 +256,19 @@ impl<'de, T: Deserialize<'de>, const N: usize> Deserialize<'de> for HeapVec<T, N
                 if hint > N {
                     return Err(A::Error::invalid_length(hint, &self));
                 }
-                let mut v = Vec::with_capacity(hint);
+                // Fallible: a TA out of heap refuses this request instead of
+                // aborting for every caller. Built inside a HeapVec so that
+                // a half-decoded field is wiped too.
+                let mut v = HeapVec::<T, N>::new();
+                v.0.try_reserve_exact(hint)
+                    .map_err(|_| A::Error::custom("out of memory"))?;
                 while let Some(x) = seq.next_element()? {
-                    if v.len() == N {
+                    if v.0.len() == N {
                         return Err(A::Error::invalid_length(N + 1, &self));
                     }
-                    v.push(x);
+                    v.0.push(x);
                 }
-                Ok(HeapVec(v))
+                Ok(v)
             }
         }
         d.deserialize_seq(Seq::<T, N>(PhantomData))

@@ -84,7 +84,7 @@ pub fn node() -> FuzzNode {
                     object: name(PSK),
                     suid: crate::fuzz_requests::suid(PSK_SUID),
                     kind: ObjectKind::Secret,
-                    material: seam::proto::heapless::Vec::from_slice(&[9; 16]).expect("psk"),
+                    material: seam::proto::HeapVec::from_slice(&[9; 16]).expect("psk"),
                 },
                 AdminOp::GenerateKeyPair {
                     object: name(SIGNING),

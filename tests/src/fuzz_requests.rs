@@ -205,6 +205,11 @@ fn data<const N: usize>(bytes: &[u8]) -> seam::proto::heapless::Vec<u8, N> {
     seam::proto::heapless::Vec::from_slice(&bytes[..n]).unwrap_or_default()
 }
 
+fn heap_data<const N: usize>(bytes: &[u8]) -> seam::proto::HeapVec<u8, N> {
+    let n = bytes.len().min(N);
+    seam::proto::HeapVec::from_slice(&bytes[..n]).unwrap_or_default()
+}
+
 fn alg(b: u8) -> AeadAlg {
     match b % 3 {
         0 => AeadAlg::Aes128Ccm,
@@ -222,7 +227,7 @@ fn use_op(se: Name, object: Name, suid: WireSuid, what: &Use) -> Op {
     match what {
         Use::SignMessage(m) => Op::Sign {
             key,
-            input: SignInput::Message(data(m)),
+            input: SignInput::Message(heap_data(m)),
         },
         Use::SignDigest(d) => Op::Sign {
             key,
@@ -234,7 +239,7 @@ fn use_op(se: Name, object: Name, suid: WireSuid, what: &Use) -> Op {
             sig[32..].copy_from_slice(s);
             Op::Verify {
                 key,
-                input: SignInput::Message(data(m)),
+                input: SignInput::Message(heap_data(m)),
                 signature: Signature(sig),
             }
         }
@@ -242,35 +247,35 @@ fn use_op(se: Name, object: Name, suid: WireSuid, what: &Use) -> Op {
             key,
             alg: alg(*a),
             nonce: data(nonce),
-            aad: data(aad),
-            plaintext: data(pt),
+            aad: heap_data(aad),
+            plaintext: heap_data(pt),
         },
         Use::Decrypt(a, nonce, aad, ct) => Op::Decrypt {
             key,
             alg: alg(*a),
             nonce: data(nonce),
-            aad: data(aad),
-            ciphertext: data(ct),
+            aad: heap_data(aad),
+            ciphertext: heap_data(ct),
         },
         Use::Mac(m) => Op::Mac {
             key,
-            message: data(m),
+            message: heap_data(m),
         },
         Use::MacVerify(m, t) => Op::MacVerify {
             key,
-            message: data(m),
+            message: heap_data(m),
             tag: Digest(*t),
         },
         Use::SdoCreate(d) => Op::SdoCreate {
             se,
             object,
-            data: data(d),
+            data: heap_data(d),
         },
         Use::SdoRetrieve => Op::SdoRetrieve { se, object },
         Use::SdoUpdate(d) => Op::SdoUpdate {
             se,
             object,
-            data: data(d),
+            data: heap_data(d),
         },
         Use::SdoDelete => Op::SdoDelete { se, object },
         Use::ObjectInfo => Op::ObjectInfo { se, object },
@@ -281,7 +286,7 @@ fn use_op(se: Name, object: Name, suid: WireSuid, what: &Use) -> Op {
         Use::NodeInfo => Op::NodeInfo,
         Use::Hash(m) => Op::Hash {
             alg: HashAlg::Sha256,
-            message: data(m),
+            message: heap_data(m),
         },
         Use::Random(n) => Op::Random { len: *n },
     }
@@ -306,7 +311,7 @@ fn admin_op(choice: &AdminChoice) -> AdminOp {
                 1 => ObjectKind::EcP256,
                 _ => ObjectKind::Data,
             },
-            material: data(material),
+            material: heap_data(material),
         },
         AdminChoice::Delete(o) => AdminOp::Delete { object: o.name() },
         AdminChoice::Grant(o, who, ops, s) => AdminOp::Grant {
