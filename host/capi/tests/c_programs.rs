@@ -3,8 +3,9 @@
 //! `test_seam.c` (every operation), `test_conn.c` (`seam_conn_*` against
 //! OpenSSL's `s_server` and `s_client`, TLS and DTLS, PSK and ECDHE).
 //!
-//! On the device the same programs run against the real TA: see
-//! `host/capi/Makefile` (`make -C host/capi device-test`).
+//! On the device the same programs run against the real TA, provisioned
+//! with the CLI by `tests/c/device-test.sh`: `make -C host/capi device-test`
+//! on a device, `cargo optee test` in the emulated one.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -244,7 +245,8 @@ impl rcgen::PublicKeyData for SePublicKey {
 }
 
 /// The SE test_conn.c expects (`psk`, SUID 21; `cert`, a P-256 key made
-/// inside, SUID 22), and in `dir` a CA, a certificate for `cert`
+/// inside, SUID 42), as host/capi/tests/c/provision_conn.sh makes it on a
+/// device, and in `dir` a CA, a certificate for `cert`
 /// (se.pem) and one for the OpenSSL side (peer.pem, peer.key).
 fn provision_conn(store: &Path, dir: &Path, se: &str) {
     use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, SanType};
@@ -268,7 +270,7 @@ fn provision_conn(store: &Path, dir: &Path, se: &str) {
         se,
         vec![AdminOp::GenerateKeyPair {
             object: name("cert"),
-            suid: suid(22),
+            suid: suid(42),
         }],
     )
     .unwrap();
@@ -288,7 +290,7 @@ fn provision_conn(store: &Path, dir: &Path, se: &str) {
             },
             AdminOp::Grant {
                 object: target("cert"),
-                entry: entry(Ops::HANDSHAKE.union(Ops::SIGN), 22),
+                entry: entry(Ops::HANDSHAKE.union(Ops::SIGN), 42),
             },
         ],
     )

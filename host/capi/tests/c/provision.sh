@@ -24,8 +24,8 @@ seam "$@" se create "$se" --admin "$work/admin.pub.pem" --sign-with "$issuer" >/
 admin="--sign-with $work/admin.pem"
 seam "$@" key generate "$se/sig" --suid 25 $admin >/dev/null
 seam "$@" key generate "$se/other" --suid 25 $admin >/dev/null
-seam "$@" key import "$se/aes" --suid 24 --psk "$(seam "$@" rand 16)" $admin >/dev/null
-seam "$@" key import "$se/hmac" --suid 25 --psk "$(seam "$@" rand 32)" $admin >/dev/null
+seam "$@" rand 16 | seam "$@" key import "$se/aes" --suid 24 --psk-stdin $admin >/dev/null
+seam "$@" rand 32 | seam "$@" key import "$se/hmac" --suid 25 --psk-stdin $admin >/dev/null
 seam "$@" acl grant "$se/sig" --to "$me" --ops sign,verify --suid 25 $admin >/dev/null
 seam "$@" acl grant "$se/aes" --to "$me" --ops encrypt,decrypt --suid 24 $admin >/dev/null
 seam "$@" acl grant "$se/hmac" --to "$me" --ops mac --suid 25 $admin >/dev/null

@@ -5,7 +5,7 @@
  * Usage: test_conn BACKEND STORE_DIR SE MODE PORT [DIR]
  *   BACKEND, STORE_DIR  as test_seam ("-" for the defaults)
  *   SE     an SE holding `psk` (a PSK, SUID 21: handshake) and `cert` (a
- *          P-256 key, SUID 22: handshake, sign), granted to this user
+ *          P-256 key, SUID 42: handshake, sign), granted to this user
  *   MODE   tls-psk | tls-ecdhe | dtls-psk: connect to an `openssl s_server`
  *          on 127.0.0.1:PORT (PSK identity "c-test-client", the PSK;
  *          ECDHE: a certificate chaining to DIR/ca.pem with the SAN URI
