@@ -64,6 +64,12 @@ pub fn build(p: &Paths, s: &Manifest, host: bool, bench: bool) -> Result<Manifes
         });
         test_names.push(name);
     }
+    if host {
+        extras.extend(step("cross-build libseam.so and its C tests", || {
+            build_c_tests(p, s)
+        })?);
+        m.set("c-tests", C_TESTS_DIR);
+    }
     if bench && host {
         extras.extend(step("bench anchors (C) and the PKCS#11 TA", || {
             crate::bench::extras(p, s)
@@ -86,6 +92,74 @@ pub fn build(p: &Paths, s: &Manifest, host: bool, bench: bool) -> Result<Manifes
     m.set("initramfs.path", cpio.display().to_string());
     m.save(&p.build_manifest())?;
     Ok(m)
+}
+
+/// Where libseam.so and its C tests go in the guest.
+pub const C_LIB_DIR: &str = "/opt/seam/lib";
+pub const C_TESTS_DIR: &str = "/opt/seam/c";
+
+/// libseam.so with the `tee` feature, libseam's C test programs compiled by
+/// host/capi/Makefile with the cross compiler against it (the same files
+/// and flags as on a workstation), and the scripts that provision their SEs
+/// and run them: `test` runs host/capi/tests/c/device-test.sh in the guest.
+fn build_c_tests(p: &Paths, s: &Manifest) -> Result<Vec<Extra>> {
+    let target = p.out.join("host-target");
+    let export = s.path("teec-export.path")?;
+    run(cargo()
+        .current_dir(&p.repo)
+        .args(["build", "-p", "seam-capi", "--features", "tee", "--release"])
+        .args(["--target", RUST_TARGET])
+        .env("CARGO_TARGET_DIR", &target)
+        .env("OPTEE_CLIENT_EXPORT", &export))?;
+    let libdir = target.join(RUST_TARGET).join("release");
+    let out = p.out.join("capi");
+    let lib = out.join("lib/libseam.so");
+    copy_to(&libdir.join("libseam.so"), &lib)?;
+    let capi = p.repo.join("host/capi");
+    run_quiet(
+        Command::new("make")
+            .arg("-C")
+            .arg(&capi)
+            .arg("all")
+            .arg("CC=aarch64-linux-gnu-gcc")
+            .arg(format!("LIBDIR={}", libdir.display()))
+            .arg(format!("OUT={}", out.join("bin").display()))
+            .arg(format!("RPATH={C_LIB_DIR}"))
+            // libseam.so needs libteec.so.2: the linker looks for it there.
+            .arg(format!(
+                "LDFLAGS=-Wl,-rpath-link,{}",
+                export.join("usr/lib").display()
+            )),
+    )?;
+    let mut extras = vec![Extra {
+        guest: format!("{C_LIB_DIR}/libseam.so"),
+        host: lib,
+    }];
+    for program in ["test_seam", "test_jose", "test_conn", "seam-sign"] {
+        extras.push(Extra {
+            guest: format!("{C_TESTS_DIR}/{program}"),
+            host: out.join("bin").join(program),
+        });
+    }
+    for script in [
+        "device-test.sh",
+        "provision.sh",
+        "provision_jose.sh",
+        "provision_conn.sh",
+    ] {
+        extras.push(Extra {
+            guest: format!("{C_TESTS_DIR}/{script}"),
+            host: capi.join("tests/c").join(script),
+        });
+    }
+    for e in &extras {
+        note(format!(
+            "{} ({})",
+            e.guest,
+            size(e.host.metadata().map(|m| m.len()).unwrap_or(0))
+        ));
+    }
+    Ok(extras)
 }
 
 fn cargo() -> Command {

@@ -249,6 +249,9 @@ impl Counts {
         if line.starts_with("test result:") {
             self.passed += num_before(" passed").unwrap_or(0);
             self.failed += num_before(" failed").unwrap_or(0);
+        } else if let Some((p, f)) = c_summary(line) {
+            self.passed += p;
+            self.failed += f;
         } else if let Some(rest) = line.strip_suffix(" failed") {
             // xtest: "6 test cases of which 0 failed"
             if let Some((total, failed)) = rest.split_once(" test cases of which ") {
@@ -265,6 +268,16 @@ impl Counts {
         self.passed += o.passed;
         self.failed += o.failed;
     }
+}
+
+/// libseam's C tests end with exactly "N passed, M failed".
+fn c_summary(line: &str) -> Option<(u64, u64)> {
+    let (p, f) = line.strip_suffix(" failed")?.split_once(" passed, ")?;
+    let all_digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(p) || !all_digits(f) {
+        return None;
+    }
+    Some((p.parse().ok()?, f.parse().ok()?))
 }
 
 fn kill(child: &mut Child) {
@@ -347,4 +360,44 @@ pub fn ensure_data_disk(path: &Path) -> Result<()> {
     )?;
     note(format!("data disk {} (new, 64 MiB ext4)", show(path)));
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Counts;
+
+    fn count(lines: &[&str]) -> (u64, u64) {
+        let mut c = Counts::default();
+        for l in lines {
+            c.add(l);
+        }
+        (c.passed, c.failed)
+    }
+
+    #[test]
+    fn counts_cargo_xtest_and_the_c_tests() {
+        assert_eq!(
+            count(&[
+                "test result: ok. 12 passed; 0 failed; 1 ignored; 0 measured",
+                "6 test cases of which 1 failed",
+                "97 passed, 0 failed",
+                "31 passed, 2 failed",
+            ]),
+            (12 + 5 + 97 + 31, 1 + 2)
+        );
+    }
+
+    #[test]
+    fn other_lines_count_nothing() {
+        assert_eq!(
+            count(&[
+                "FAIL tests/c/test_seam.c:12: 3 passed, 1 failed",
+                "x passed, 0 failed",
+                "passed, 0 failed",
+                " 3 passed, 0 failed",
+                "device-test: every C test passed",
+            ]),
+            (0, 0)
+        );
+    }
 }

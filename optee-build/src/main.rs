@@ -63,19 +63,25 @@
 //! relocations, `ta_head` in `.dynsym`, LOAD segments aligned 0x1000, and the
 //! signed file starting with the SHDR magic `0x4f545348`.
 //!
-//! The aarch64 host side is three cargo invocations (four for `bench`) into
+//! The aarch64 host side is four cargo invocations (five for `bench`) into
 //! `target/optee/host-target` with `OPTEE_CLIENT_EXPORT` pointing at a
 //! libteec export directory laid out from Debian's `libteec2` and
 //! `optee-client-dev`: `seam`'s unit tests (`/opt/seam/bin/seam-unit`, whose
 //! `transport::tee` tests are the libteec round-trip probe), the `seam`
-//! binaries, and the `seam-tests` e2e harnesses (`/opt/seam/tests/`).
+//! binaries, the `seam-tests` e2e harnesses (`/opt/seam/tests/`) and
+//! `libseam.so` (`/opt/seam/lib/`). `host/capi/Makefile` then compiles the C
+//! tests with `aarch64-linux-gnu-gcc` against that library
+//! (`/opt/seam/c/`, with their provisioning scripts).
 //!
 //! # `test`
 //!
 //! One boot on a fresh data disk (`target/optee/test-data.img`, unless
 //! `--data-disk` is given): `xtest 1001 1002 4001 6001`, the libteec probe,
 //! every e2e harness with `SEAM_BACKEND=tee --test-threads=1 --skip
-//! after_reboot`, and the TA's heap/stack high-water marks. If any harness
+//! after_reboot`, libseam's C tests (`test_seam`, `test_jose`, `test_conn`
+//! against the guest's openssl; `host/capi/tests/c/device-test.sh`, which
+//! provisions their SEs with the seam CLI under the test issuer from
+//! `seam-test-issuer`), and the TA's heap/stack high-water marks. If any harness
 //! holds a test named `*after_reboot*`, a second boot on the same disk runs
 //! just those with `SEAM_AFTER_REBOOT=1`. Ends with `optee: N passed, M
 //! failed`; the exit status is non-zero on any failure.
@@ -128,7 +134,8 @@ COMMANDS:
               images. Cached, keyed by versions: a second run does nothing.
     build     Cross-build the seam TA (ta/optee, its own workspace) and the
               aarch64 host programs (seam-cli with --features tee, the seam-tests
-              test binaries) in separate cargo invocations; strip, sign and
+              test binaries, libseam.so and its C tests) in separate
+              cargo invocations; strip, sign and
               verify the TA (no DT_NEEDED, only R_AARCH64_RELATIVE, ta_head
               exported, SHDR magic); assemble the initramfs.
     clippy    Run clippy on the seam TA (ta/optee, its own workspace) as
@@ -140,7 +147,9 @@ COMMANDS:
               off, and exit with CMD's status.
     test      Build if needed, boot, run `xtest 1001 1002 4001 6001` as a
               health check, then every seam e2e test binary with
-              SEAM_BACKEND=tee --test-threads=1. Non-zero on any failure.
+              SEAM_BACKEND=tee --test-threads=1, then libseam's C tests
+              (test_seam, test_jose, test_conn against openssl) on SEs
+              provisioned with the seam CLI. Non-zero on any failure.
     demo      Build if needed, boot, and run the seam story (seam-demo from
               seam-tests) against the real TA.
     bench [N] [--json FILE]
@@ -195,6 +204,8 @@ GUEST:
     /lib/optee_armtz/<uuid>.ta   our TA (and xtest's TAs)
     /opt/seam/bin/               our aarch64 programs
     /opt/seam/tests/             the e2e test binaries
+    /opt/seam/lib/libseam.so     the C library (with the tee feature)
+    /opt/seam/c/                 its C tests, device-test.sh runs them
     users seam1 (uid 1001), seam2 (uid 1002); /dev/tee0 is world-usable.
 
 LOGS:
@@ -596,6 +607,17 @@ fn test_script(b: &Manifest) -> String {
     }
     if tests.is_empty() {
         s.push_str("echo '@@@ no seam e2e test binaries were built'\n");
+    }
+    if let Some(dir) = b.get("c-tests").ok().filter(|d| !d.is_empty()) {
+        // libseam's C tests against the TA, on SEs the seam CLI provisions
+        // under the test issuer the e2e suite bound the node to (bound here
+        // if no e2e test ran; an already bound node refuses, as it should).
+        s.push_str(&format!(
+            "seam-test-issuer > /tmp/issuer.pem && seam-test-issuer --public > /tmp/issuer.pub.pem \
+             && {{ seam --backend tee init --issuer /tmp/issuer.pub.pem > /dev/null 2>&1; true; }}\n\
+             step c-tests env SEAM=/opt/seam/bin/seam BACKEND=tee \
+             sh {dir}/device-test.sh {dir} /tmp/issuer.pem\n"
+        ));
     }
     s.push_str(&format!(
         "[ -x {probe} ] && step ta-memory env SEAM_BACKEND=tee {probe} \
