@@ -36,7 +36,7 @@
 //! So bundles made later from the same descriptor still apply (in the order
 //! they were made), online commands after a bundle still work (they use the
 //! SE's counter + 1), and a bundle applied or superseded is refused as a
-//! replay (4105). An explicit counter can be given instead.
+//! replay (4106). An explicit counter can be given instead.
 //!
 //! # The file format (`SEAMBNDL` version 1)
 //!
@@ -60,8 +60,8 @@
 
 use p256::pkcs8::DecodePrivateKey;
 use seam_proto::{
-    AclEntry, AdminCommand, AdminOp, AdminOutcome, NodeId, ObjectKind, Op, PublicKey, Request,
-    SeInfo, Suid, MAX_ADMIN_OPS, MAX_MESSAGE,
+    AclEntry, AdminCommand, AdminOp, AdminOutcome, KeyAttributes, NodeId, ObjectKind, Op,
+    PublicKey, Request, SeInfo, Suid, MAX_ADMIN_OPS, MAX_MESSAGE,
 };
 use zeroize::Zeroizing;
 
@@ -223,6 +223,8 @@ pub struct BundleKey {
     pub name: String,
     pub suid: Suid,
     pub material: Material,
+    /// Role and lifetime the key is created with.
+    pub attributes: KeyAttributes,
 }
 
 /// Key material in the clear, on the stakeholder's side only.
@@ -367,6 +369,7 @@ impl Bundle {
                 suid: key.suid,
                 kind: key.material.kind(),
                 wrapped,
+                attributes: key.attributes,
             });
         }
         for grant in grants {

@@ -3,9 +3,10 @@
 
 use seam_proto::{
     AclEntry, AdminCommand, AdminOp, AdminOutcome, AdminPayload, AeadAlg, Digest, GrantTarget,
-    HashAlg, IssuerCommand, IssuerOp, IssuerPayload, KeyRef, Name, NodeIdentity, NodeInfo,
-    ObjectInfo, ObjectKind, Op, PublicKey, Reply, Request, Response, SeInfo, SignInput, Signature,
-    Status, Suid, WrappedSecret, ADMIN_DOMAIN, ISSUER_DOMAIN, MAX_ADMIN_OPS, MAX_MESSAGE,
+    HashAlg, IssuerCommand, IssuerOp, IssuerPayload, KeyAttributes, KeyRef, Name, NodeIdentity,
+    NodeInfo, ObjectInfo, ObjectKind, Op, PublicKey, Reply, Request, Response, SeInfo, SignInput,
+    Signature, Status, Suid, WrappedSecret, ADMIN_DOMAIN, ISSUER_DOMAIN, MAX_ADMIN_OPS,
+    MAX_MESSAGE,
 };
 
 use crate::signer::CommandSigner;
@@ -155,12 +156,26 @@ impl Client {
         object: &str,
         suid: Suid,
     ) -> Result<PublicKey> {
+        self.generate_key_pair_with(admin, se, object, suid, KeyAttributes::default())
+    }
+
+    /// [`Client::generate_key_pair`] with a lifetime (a P-256 key is
+    /// always `Operational`).
+    pub fn generate_key_pair_with(
+        &mut self,
+        admin: &dyn CommandSigner,
+        se: &str,
+        object: &str,
+        suid: Suid,
+        attributes: KeyAttributes,
+    ) -> Result<PublicKey> {
         let out = self.admin(
             admin,
             se,
             vec![AdminOp::GenerateKeyPair {
                 object: name(object)?,
                 suid,
+                attributes,
             }],
         )?;
         match out.as_slice() {
@@ -181,6 +196,29 @@ impl Client {
         kind: ObjectKind,
         material: &[u8],
     ) -> Result<Vec<AdminOutcome>> {
+        self.import_wrapped_with(
+            admin,
+            se,
+            object,
+            suid,
+            kind,
+            material,
+            KeyAttributes::default(),
+        )
+    }
+
+    /// [`Client::import_wrapped`] with a role and lifetime.
+    #[allow(clippy::too_many_arguments)]
+    pub fn import_wrapped_with(
+        &mut self,
+        admin: &dyn CommandSigner,
+        se: &str,
+        object: &str,
+        suid: Suid,
+        kind: ObjectKind,
+        material: &[u8],
+        attributes: KeyAttributes,
+    ) -> Result<Vec<AdminOutcome>> {
         let node = self.node()?;
         let info = self.se_info(se)?;
         let wrapped = wrap_for(&node, &info, object, kind, suid, material)?;
@@ -189,6 +227,7 @@ impl Client {
             suid,
             kind,
             wrapped,
+            attributes,
         };
         let cmd = sign_admin(admin, &node, &info, info.admin_counter + 1, vec![op])?;
         self.send_admin(cmd)
@@ -209,6 +248,7 @@ impl Client {
             object: name(object)?,
             suid,
             key: *key,
+            attributes: Default::default(),
         };
         self.admin(admin, se, vec![op]).map(|_| ())
     }
@@ -383,23 +423,25 @@ impl Client {
 
     // ---- <cipher> ---------------------------------------------------------------
 
+    /// Encrypts under a nonce of `nonce_len` bytes that the SE draws (12
+    /// for GCM, 7..=13 for CCM); returns `(nonce, ciphertext ‖ tag)`.
     pub fn encrypt(
         &mut self,
         key: &KeyRef,
         alg: AeadAlg,
-        nonce: &[u8],
+        nonce_len: u8,
         aad: &[u8],
         plaintext: &[u8],
-    ) -> Result<Vec<u8>> {
+    ) -> Result<(Vec<u8>, Vec<u8>)> {
         let op = Op::Encrypt {
             key: key.clone(),
             alg,
-            nonce: convert::bounded(nonce, "nonce")?,
+            nonce_len,
             aad: convert::bounded(aad, "associated data")?,
             plaintext: convert::data(plaintext)?,
         };
         match self.reply(op)? {
-            Reply::Ciphertext(c) => Ok(c.to_vec()),
+            Reply::Ciphertext { nonce, ciphertext } => Ok((nonce.to_vec(), ciphertext.to_vec())),
             other => Err(unexpected("Ciphertext", &other)),
         }
     }

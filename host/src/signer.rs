@@ -56,6 +56,8 @@ impl AdminKey {
 impl CommandSigner for AdminKey {
     fn sign(&self, payload: &[u8]) -> Result<Signature> {
         let sig: EcdsaSignature = self.0.sign(payload);
+        // The TA accepts only low-S command signatures (no malleable twin).
+        let sig = sig.normalize_s().unwrap_or(sig);
         let bytes: [u8; 64] = sig.to_bytes().into();
         Ok(Signature(bytes))
     }

@@ -323,9 +323,15 @@ pub enum Step {
     /// was bound to; the 16 most significant (first) are the RelativeKeID,
     /// which leaves. Needs a completed handshake, the caller's `HANDSHAKE`
     /// grant on the session's credential at this moment, and a credential
-    /// whose SUID use digit fits the label (see [`OneM2mExport`]).
+    /// whose SUID use digit fits the label; `suid` is the SUID of the stored
+    /// key where the caller chooses it (Kc: the one registered with the
+    /// MAF), and must be absent otherwise (see [`OneM2mExport`]).
     /// → [`StepReply::ExportedKey`].
-    ExportKey { label: OneM2mExport, object: Name },
+    ExportKey {
+        label: OneM2mExport,
+        object: Name,
+        suid: Option<Suid>,
+    },
 }
 
 /// The seed of the TLS 1.2 master secret.
@@ -340,15 +346,16 @@ pub enum MasterSeed {
     Extended { session_hash: Digest },
 }
 
-/// The oneM2M exporter labels (TS-0003 §10.3) and the SUID use digit the
-/// session's credential must have for each, and the SUID of the key it
-/// stores (our decisions; TS-0003 leaves them open):
+/// The oneM2M exporter labels (TS-0003 §10.3), the session each needs,
+/// and the key it stores (our decisions where TS-0003 leaves them open):
 ///
-/// | label | credential use digit | stored key | its SUID |
-/// |---|---|---|---|
-/// | `EXPORTER-oneM2M-Bootstrap` | 0 (MEF) | Ke | 20 (remote provisioning, MEF) |
-/// | `EXPORTER-oneM2M-Connection` | 1 (MAF) | Kc | 31 (MAF, MAF) |
-/// | `EXPORTER-oneM2M-ESCertKE` | 2 ((D)TLS, certificate session) | pairwise E2E key | 43 (certificate, ESPrim) |
+/// | label | session's credential | stored key | its SUID | its role |
+/// |---|---|---|---|---|
+/// | `EXPORTER-oneM2M-Bootstrap` | use digit 0 (MEF) | Ke | the credential's (10 or 40) | `Bootstrap` |
+/// | `EXPORTER-oneM2M-Connection` | use digit 1 (MAF) | Kc | the caller's `suid`, one of 32–35 | `Pairwise` for 33, else `Operational` |
+/// | `EXPORTER-oneM2M-ESCertKE` | use digit 2, ECDHE-ECDSA session (no PSK) | pairwise E2E key | 43 | `Pairwise` |
+///
+/// The stored key expires no later than the session's credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OneM2mExport {
     Bootstrap,
@@ -373,16 +380,11 @@ impl OneM2mExport {
             OneM2mExport::EsCertKe => 2,
         }
     }
-
-    /// The SUID of the stored key.
-    pub const fn key_suid(self) -> Suid {
-        match self {
-            OneM2mExport::Bootstrap => Suid::known(20),
-            OneM2mExport::Connection => Suid::known(31),
-            OneM2mExport::EsCertKe => Suid::known(43),
-        }
-    }
 }
+
+/// The SUID of a pairwise E2E key from `EXPORTER-oneM2M-ESCertKE`
+/// (certificate-based, ESPrim).
+pub const ESCERTKE_SUID: Suid = Suid::known(43);
 
 /// One write key and IV.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -483,11 +485,11 @@ pub struct Derive {
 ///
 /// | rule | source SUID use | output | new key's SUID |
 /// |---|---|---|---|
-/// | `Km` | 0 (Ke) | HMAC(Ke, "oneM2M Enrolment Key to Master Credential derivation" ‖ MAF-ID) | 21 |
-/// | `Kpsa` | 0 (Ke) | HMAC(Ke, "oneM2M Enrolment Key to Provisioned Secure Connection Key derivation" ‖ Enrolee-B-ID) | 22 |
-/// | `UsageConstrained` | 0 (Ke) | HMAC(Ke, "oneM2M Enrolment Key to Usage-Constrained Symmetric Key derivation" ‖ SUID ‖ Enrolment-Target-ID) | `suid` (tens digit 2) |
-/// | `E2e` | 2 (Kpsa) | HKDF-Expand(HKDF-Extract(salt, Kpsa), info, len) | tens of source; use 3, 3, 5, 4 by key |
-/// | `SessionEsPrim` | 3 (pairwise ESPrim key) | HMAC(key, receiverRand ‖ originatorRand ‖ "oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm") | the source's |
+/// | `Km` | `Bootstrap` role (Ke) | HMAC(Ke, "oneM2M Enrolment Key to Master Credential derivation" ‖ MAF-ID) | 21 |
+/// | `Kpsa` | `Bootstrap` role (Ke) | HMAC(Ke, "oneM2M Enrolment Key to Provisioned Secure Connection Key derivation" ‖ Enrolee-B-ID) | 22 |
+/// | `UsageConstrained` | `Bootstrap` role (Ke) | HMAC(Ke, "oneM2M Enrolment Key to Usage-Constrained Symmetric Key derivation" ‖ SUID ‖ Enrolment-Target-ID) | `suid` (tens digit 2) |
+/// | `E2e` | 2 (Kpsa) | T(n) of the TS-0003 §10.3.6.2 chain over Ke2e_master = HMAC(salt, Kpsa), first `len` bytes | tens of source; use 3, 3, 5, 4 by key |
+/// | `SessionEsPrim` | `Pairwise` role, use 3 (pairwise ESPrim key) | HMAC(key, receiverRand ‖ originatorRand ‖ "oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm") | the source's |
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Derivation {
     Km {
@@ -503,7 +505,7 @@ pub enum Derivation {
     E2e {
         key: E2eKey,
         salt: Vec<u8, MAX_DERIVE_INPUT>,
-        /// 16..=64 bytes.
+        /// 16..=32 bytes: the first `len` bytes of the key's chain block.
         len: u8,
     },
     SessionEsPrim {
@@ -512,7 +514,9 @@ pub enum Derivation {
     },
 }
 
-/// The four E2E keys derived from Ke2e_master (TS-0003 §10.3).
+/// The four E2E keys derived from Ke2e_master (TS-0003 §10.3.6.2), in the
+/// order of their chain: key `n` is T(n) = HMAC(Ke2e_master, T(n-1) ‖
+/// label_n ‖ n), T(0) empty.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum E2eKey {
     MessageAuthentication,
@@ -522,7 +526,25 @@ pub enum E2eKey {
 }
 
 impl E2eKey {
-    /// The HKDF-Expand info.
+    /// Its position in the chain, 1..=4.
+    pub const fn index(self) -> u8 {
+        match self {
+            E2eKey::MessageAuthentication => 1,
+            E2eKey::MessageConfidentiality => 2,
+            E2eKey::AttributeAuthenticity => 3,
+            E2eKey::AttributeConfidentiality => 4,
+        }
+    }
+
+    /// The keys in chain order.
+    pub const CHAIN: [E2eKey; 4] = [
+        E2eKey::MessageAuthentication,
+        E2eKey::MessageConfidentiality,
+        E2eKey::AttributeAuthenticity,
+        E2eKey::AttributeConfidentiality,
+    ];
+
+    /// The label of its chain block.
     pub const fn info(self) -> &'static str {
         match self {
             E2eKey::MessageAuthentication => "E2E Message Authentication Key",

@@ -35,7 +35,9 @@ use serde::{Deserialize, Serialize};
 /// Version of this protocol; the TA refuses any other with 4000 /
 /// `UnsupportedVersion`. Version 2: handshake sessions in which the TA
 /// chooses its random and hashes the transcript itself (see [`handshake`]).
-pub const PROTOCOL_VERSION: u16 = 2;
+/// Version 3: key attributes (role, lifetime), `Encrypt` returning the
+/// nonce it drew, Kc's SUID in `ExportKey`, `KeyExpired` (issue 11).
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The TA's UUID, as OP-TEE names it (`/lib/optee_armtz/<uuid>.ta`).
 pub const TA_UUID: &str = "5ea30016-7a1e-4c0b-9d2e-0e2d1c5e5ea3";
@@ -179,11 +181,14 @@ pub enum Op {
     Random {
         len: u16,
     },
-    /// `<cipher>` `<encrypt>` / `<decrypt>` with a stored AES-128 key.
+    /// `<cipher>` `<encrypt>` / `<decrypt>` with a stored AES-128 key. The
+    /// TA draws the nonce (`nonce_len` bytes: 12 for GCM, 7..=13 for CCM)
+    /// and returns it with the ciphertext: a caller never chooses an
+    /// encryption nonce, so it cannot make the TA reuse another's.
     Encrypt {
         key: KeyRef,
         alg: AeadAlg,
-        nonce: Vec<u8, MAX_NONCE>,
+        nonce_len: u8,
         aad: HeapVec<u8, MAX_AAD>,
         plaintext: Data,
     },
@@ -280,12 +285,14 @@ pub enum AdminOp {
     GenerateKeyPair {
         object: Name,
         suid: Suid,
+        attributes: KeyAttributes,
     },
     /// A random symmetric secret of `len` bytes (16..=64) generated inside.
     GenerateSecret {
         object: Name,
         suid: Suid,
         len: u8,
+        attributes: KeyAttributes,
     },
     /// A credential wrapped to the node's key-agreement key.
     Import {
@@ -293,6 +300,7 @@ pub enum AdminOp {
         suid: Suid,
         kind: ObjectKind,
         wrapped: WrappedSecret,
+        attributes: KeyAttributes,
     },
     /// A credential in the clear: only for an SE created with `allow_plaintext_import`.
     ImportPlaintext {
@@ -300,6 +308,7 @@ pub enum AdminOp {
         suid: Suid,
         kind: ObjectKind,
         material: Data,
+        attributes: KeyAttributes,
     },
     Delete {
         object: Name,
@@ -323,7 +332,39 @@ pub enum AdminOp {
         object: Name,
         suid: Suid,
         key: PublicKey,
+        attributes: KeyAttributes,
     },
+}
+
+/// What a key is for, fixed when it is created (never changed: a key once
+/// used for a generic operation could have produced, through that
+/// operation, the keys it would later derive).
+///
+/// A derivation source is usable only by the derivations its role names,
+/// never by a generic `Mac`, `Sign` or `Encrypt`: every TS-0003 derivation
+/// is an HMAC keyed with its source, which a generic MAC would reproduce.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KeyRole {
+    /// Used directly, by the operations its SUID allows.
+    #[default]
+    Operational,
+    /// Ke, the enrolment key a bootstrap established (TS-0003 §8.3.9.2):
+    /// derives Km, Kpsa and usage-constrained keys, nothing else. SUID use
+    /// digit 0 (shared with the MEF).
+    Bootstrap,
+    /// A pairwise ESPrim key (TS-0003 §8.4): derives sessionESPrimKeys,
+    /// nothing else. SUID use digit 3.
+    Pairwise,
+}
+
+/// Attributes a key is created with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyAttributes {
+    pub role: KeyRole,
+    /// The platform time (seconds since the Unix epoch) from which on the
+    /// key is refused (`KeyExpired`); None: no expiry. A derived key's
+    /// `not_after` is never later than its source's.
+    pub not_after: Option<u64>,
 }
 
 /// What kind of secret an object holds.
@@ -455,7 +496,11 @@ pub enum Reply {
     Verified(bool),
     Digest(Digest),
     Random(HeapVec<u8, MAX_RANDOM>),
-    Ciphertext(Sealed),
+    /// The nonce the TA drew, and the ciphertext with its tag.
+    Ciphertext {
+        nonce: Vec<u8, MAX_NONCE>,
+        ciphertext: Sealed,
+    },
     Plaintext(Data),
     Mac(Digest),
     Handshake(handshake::HandshakeReply),
@@ -528,6 +573,8 @@ pub struct ObjectInfo {
     pub public_key: Option<PublicKey>,
     /// Who created it: the SE admin (None) or a caller (SDO create).
     pub creator: Option<ClientId>,
+    /// Role and lifetime of a key (`Operational`, no expiry, for data).
+    pub attributes: KeyAttributes,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,6 +14,7 @@ pub enum Status {
     BadRequest = 4000,
     NotFound = 4004,
     OperationNotAllowed = 4005,
+    ContentsUnacceptable = 4102,
     OriginatorHasNoPrivilege = 4103,
     Conflict = 4105,
     OriginatorNotAuthenticated = 4106,
@@ -23,7 +24,7 @@ pub enum Status {
 }
 
 impl Status {
-    pub const ALL: [Status; 13] = [
+    pub const ALL: [Status; 14] = [
         Status::Ok,
         Status::Created,
         Status::Deleted,
@@ -31,6 +32,7 @@ impl Status {
         Status::BadRequest,
         Status::NotFound,
         Status::OperationNotAllowed,
+        Status::ContentsUnacceptable,
         Status::OriginatorHasNoPrivilege,
         Status::Conflict,
         Status::OriginatorNotAuthenticated,
@@ -61,6 +63,7 @@ impl Status {
             Status::BadRequest => "BAD_REQUEST",
             Status::NotFound => "NOT_FOUND",
             Status::OperationNotAllowed => "OPERATION_NOT_ALLOWED",
+            Status::ContentsUnacceptable => "CONTENTS_UNACCEPTABLE",
             Status::OriginatorHasNoPrivilege => "ORIGINATOR_HAS_NO_PRIVILEGE",
             Status::Conflict => "CONFLICT",
             Status::OriginatorNotAuthenticated => "ORIGINATOR_NOT_AUTHENTICATED",
@@ -156,13 +159,16 @@ pub enum Reason {
     /// order, or not this session's (another random, suite or key share);
     /// the session is wiped.
     BadTranscript,
+    /// The key's `not_after` has passed (or the platform has no time to
+    /// check it against).
+    KeyExpired,
 }
 
 /// What a client of another protocol version is told. Names the version
 /// this build speaks, so an old host library says what to upgrade to.
 const UNSUPPORTED_VERSION: &str =
-    "unsupported protocol version (this Secure Environment speaks version 2)";
-const _: () = assert!(crate::PROTOCOL_VERSION == 2, "update UNSUPPORTED_VERSION");
+    "unsupported protocol version (this Secure Environment speaks version 3)";
+const _: () = assert!(crate::PROTOCOL_VERSION == 3, "update UNSUPPORTED_VERSION");
 
 impl Reason {
     /// The status code this reason is reported with.
@@ -174,13 +180,14 @@ impl Reason {
             NotInitialized | PlaintextImportRefused | WrongObjectKind | LimitReached => {
                 Status::OperationNotAllowed
             }
-            AlreadyInitialized | AlreadyExists => Status::AlreadyExists,
-            BadSignature | UnwrapFailed => Status::OriginatorNotAuthenticated,
-            StaleCounter => Status::Conflict,
+            // TS-0004 §7.3.3: a resource whose name exists is a CONFLICT.
+            AlreadyInitialized | AlreadyExists => Status::Conflict,
+            // A replayed command authenticates an old request, not this one.
+            BadSignature | StaleCounter | NoIdentity => Status::OriginatorNotAuthenticated,
+            // A wrapped secret that does not open is content the TA cannot accept.
+            UnwrapFailed => Status::ContentsUnacceptable,
             UnknownSe | UnknownObject => Status::NotFound,
-            NoPrivilege | NoIdentity | SuidMismatch | SuidForbidsOperation => {
-                Status::OriginatorHasNoPrivilege
-            }
+            NoPrivilege | SuidMismatch | SuidForbidsOperation => Status::OriginatorHasNoPrivilege,
             AuthenticationFailed => Status::BadRequest,
             StorageCorrupt | StorageFailure | RngFailure | Internal => Status::InternalServerError,
             UnknownHandshake => Status::NotFound,
@@ -189,6 +196,7 @@ impl Reason {
             LabelNotAllowed => Status::OriginatorHasNoPrivilege,
             HandshakeRevoked => Status::OriginatorHasNoPrivilege,
             BadTranscript => Status::BadRequest,
+            KeyExpired => Status::OperationNotAllowed,
         }
     }
 
@@ -199,7 +207,7 @@ impl Reason {
             TooLarge => "request larger than the protocol limit",
             UnsupportedVersion => UNSUPPORTED_VERSION,
             InvalidName => "invalid name (1-32 bytes of A-Z a-z 0-9 . _ -)",
-            InvalidSuid => "invalid SUID (tens digit 1-4, units digit 0-5)",
+            InvalidSuid => "invalid SUID (10-15, 21-25, 32-35, 40-45, matching the key's kind)",
             InvalidKeyMaterial => "invalid key material",
             InvalidPublicKey => "invalid P-256 public key",
             InvalidParameter => "parameter out of range",
@@ -234,6 +242,7 @@ impl Reason {
             BadTranscript => {
                 "handshake messages malformed or not this session's (session wiped)"
             }
+            KeyExpired => "key expired (its not-after time has passed)",
         }
     }
 }

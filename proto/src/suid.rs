@@ -3,8 +3,19 @@
 //! A SUID is two decimal digits: the tens digit is the credential type (1
 //! pre-provisioned, 2 remote provisioning, 3 MAF, 4 certificate), the units
 //! digit the use (0 MEF, 1 MAF, 2 (D)TLS, 3 ESPrim, 4 ESData encryption, 5
-//! ESData signature). seam accepts every combination of the two, 10–15,
-//! 20–25, 30–35 and 40–45. On the wire a [`Suid`] is a postcard `u8`.
+//! ESData signature). seam accepts exactly the SUIDs of TS-0004 V3.32 Table
+//! 6.3.4.2.39-1: 10–15, 21–25, 32–35 and 40–45. Decisions on the values
+//! TS-0003 uses but that table omits:
+//! * 20 (remote-provisioned key shared with a MEF) is not a SUID: Ke is
+//!   marked by its role (`KeyRole::Bootstrap`) and carries the SUID of the
+//!   credential that bootstrapped it (10 or 40);
+//! * 30 (MAF-distributed key shared with a MEF) describes nothing TS-0003
+//!   defines and is refused;
+//! * 31 (MAF-distributed key shared with the MAF, TS-0003 §8.3.9.9) is
+//!   refused: Kc is stored under the SUID its caller registered with the
+//!   MAF, one of 32–35.
+//!
+//! On the wire a [`Suid`] is a postcard `u8`.
 
 use core::fmt;
 use core::str::FromStr;
@@ -33,10 +44,10 @@ impl fmt::Display for SuidError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "SUID {} is not one seam accepts: the tens digit is the credential type \
-             (1 pre-provisioned, 2 remote provisioning, 3 MAF, 4 certificate), the units \
-             digit the use (0 MEF, 1 MAF, 2 (D)TLS, 3 ESPrim, 4 ESData encryption, \
-             5 ESData signature), e.g. 22 or 25",
+            "SUID {} is not one of TS-0004's (10-15, 21-25, 32-35, 40-45): the tens digit \
+             is the credential type (1 pre-provisioned, 2 remote provisioning, 3 MAF, \
+             4 certificate), the units digit the use (0 MEF, 1 MAF, 2 (D)TLS, 3 ESPrim, \
+             4 ESData encryption, 5 ESData signature), e.g. 22 or 25",
             self.0
         )
     }
@@ -59,11 +70,20 @@ impl Suid {
         Suid::new(credential_type.saturating_mul(10).saturating_add(use_digit))
     }
 
+    /// TS-0004's table: use digits 0..=5 for types 1 and 4, 1..=5 for
+    /// type 2 (no 20), 2..=5 for type 3 (no 30, 31).
     pub const fn is_valid(value: u8) -> bool {
         let tens = value / 10;
+        let units = value % 10;
+        let lowest_use = match tens {
+            2 => 1,
+            3 => 2,
+            _ => 0,
+        };
         tens >= SUID_CREDENTIAL_TYPE_MIN
             && tens <= SUID_CREDENTIAL_TYPE_MAX
-            && value % 10 <= SUID_USE_MAX
+            && units >= lowest_use
+            && units <= SUID_USE_MAX
     }
 
     /// The number, e.g. 25.

@@ -48,6 +48,11 @@ fn largest_admin_command() -> Request {
             nonce: [0xff; 12],
             ciphertext: full(0xff),
         },
+        // The largest attributes: a lifetime of u64::MAX (10 varint bytes).
+        attributes: KeyAttributes {
+            role: KeyRole::Pairwise,
+            not_after: Some(u64::MAX),
+        },
     };
     let mut ops = Vec::new();
     for _ in 0..MAX_ADMIN_OPS {
@@ -149,6 +154,10 @@ fn the_largest_response_fits() {
         size: u16::MAX,
         public_key: Some(PublicKey([0xff; 65])),
         creator: Some(ClientId([0xff; 16])),
+        attributes: KeyAttributes {
+            role: KeyRole::Pairwise,
+            not_after: Some(u64::MAX),
+        },
     };
     let mut objects = HeapVec::new();
     for _ in 0..MAX_OBJECTS_PER_SE {
@@ -160,7 +169,10 @@ fn the_largest_response_fits() {
     });
     let sealed = size(&Response {
         status: u16::MAX,
-        reply: Reply::Ciphertext(full(0xff)),
+        reply: Reply::Ciphertext {
+            nonce: heapless::Vec::from_slice(&[0xff; MAX_NONCE]).unwrap(),
+            ciphertext: full(0xff),
+        },
     });
     let jwe = size(&Response {
         status: u16::MAX,
@@ -218,7 +230,7 @@ fn long_name_of(c: u8) -> Name {
 #[test]
 fn status_codes_are_onem2m_codes() {
     let expected = [
-        2000, 2001, 2002, 2004, 4000, 4004, 4005, 4103, 4105, 4106, 5000, 5001, 5106,
+        2000, 2001, 2002, 2004, 4000, 4004, 4005, 4102, 4103, 4105, 4106, 5000, 5001, 5106,
     ];
     let codes: std::vec::Vec<u16> = Status::ALL.iter().map(|s| s.code()).collect();
     assert_eq!(codes, expected);
@@ -228,6 +240,15 @@ fn status_codes_are_onem2m_codes() {
     assert_eq!(Status::from_code(4999), None);
     assert_eq!(Reason::NoPrivilege.status().code(), 4103);
     assert_eq!(Reason::Malformed.status().code(), 4000);
+    // TS-0004 as issue 11 reads it: a name that exists is a CONFLICT, a
+    // replay and a PUBLIC login are not authenticated, content that does
+    // not open is unacceptable.
+    assert_eq!(Reason::AlreadyExists.status().code(), 4105);
+    assert_eq!(Reason::AlreadyInitialized.status().code(), 4105);
+    assert_eq!(Reason::StaleCounter.status().code(), 4106);
+    assert_eq!(Reason::NoIdentity.status().code(), 4106);
+    assert_eq!(Reason::UnwrapFailed.status().code(), 4102);
+    assert_eq!(Reason::KeyExpired.status().code(), 4005);
 }
 
 #[test]

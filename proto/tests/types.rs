@@ -2,7 +2,7 @@
 //! decoding), and that their encoding is the plain string or byte they
 //! replaced, so stored records, fuzz corpora and bundles still decode.
 
-use seam_proto::handshake::{OneM2mExport, KM_SUID, KPSA_SUID};
+use seam_proto::handshake::{ESCERTKE_SUID, KM_SUID, KPSA_SUID};
 use seam_proto::*;
 
 #[test]
@@ -50,13 +50,17 @@ fn grant_targets_are_a_name_or_the_wildcard() {
 }
 
 #[test]
-fn suids_are_the_set_seam_accepts() {
+fn suids_are_exactly_ts_0004s_table() {
     let valid: Vec<u8> = (0..=255u8).filter(|s| Suid::new(*s).is_ok()).collect();
-    let expected: Vec<u8> = [10u8, 20, 30, 40]
-        .iter()
-        .flat_map(|t| (0..=5).map(move |u| t + u))
+    // TS-0004 V3.32 Table 6.3.4.2.39-1: no 20, 30 or 31.
+    let expected: Vec<u8> = [10u8, 11, 12, 13, 14, 15, 21, 22, 23, 24, 25, 32, 33, 34, 35]
+        .into_iter()
+        .chain(40..=45)
         .collect();
     assert_eq!(valid, expected);
+    for omitted in [20u8, 30, 31] {
+        assert_eq!(Suid::new(omitted), Err(SuidError(omitted)));
+    }
     assert_eq!(valid.first(), Some(&suid::SUID_MIN));
     assert_eq!(valid.last(), Some(&suid::SUID_MAX));
     let s = Suid::new(25).unwrap();
@@ -68,7 +72,7 @@ fn suids_are_the_set_seam_accepts() {
     let e = Suid::new(37).unwrap_err();
     assert!(e
         .to_string()
-        .starts_with("SUID 37 is not one seam accepts: "));
+        .starts_with("SUID 37 is not one of TS-0004's "));
     assert_eq!(Reason::from(e), Reason::InvalidSuid);
     assert_eq!("22".parse::<Suid>().unwrap().get(), 22);
     assert_eq!("x1".parse::<Suid>(), Err(ParseSuidError::NotANumber));
@@ -77,14 +81,7 @@ fn suids_are_the_set_seam_accepts() {
         Err(ParseSuidError::Invalid(SuidError(99)))
     );
     // The constants built without `new` are SUIDs.
-    for s in [KM_SUID, KPSA_SUID].into_iter().chain(
-        [
-            OneM2mExport::Bootstrap,
-            OneM2mExport::Connection,
-            OneM2mExport::EsCertKe,
-        ]
-        .map(OneM2mExport::key_suid),
-    ) {
+    for s in [KM_SUID, KPSA_SUID, ESCERTKE_SUID] {
         assert_eq!(Suid::new(s.get()), Ok(s));
     }
 }

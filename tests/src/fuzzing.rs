@@ -83,14 +83,16 @@ fn build() -> FuzzNode {
     let ops = vec![
         AdminOp::GenerateKeyPair {
             object: "sig".try_into().unwrap(),
-            suid: crate::suid(25),
+            suid: crate::suid(45),
+            attributes: Default::default(),
         },
         AdminOp::GenerateSecret {
             object: "aes".try_into().unwrap(),
             suid: crate::suid(24),
             len: 16,
+            attributes: Default::default(),
         },
-        grant("sig", Ops::SIGN.union(Ops::VERIFY), 25),
+        grant("sig", Ops::SIGN.union(Ops::VERIFY), 45),
         grant("aes", Ops::ENCRYPT.union(Ops::DECRYPT), 24),
     ];
     run(
@@ -136,7 +138,7 @@ pub fn key_still_signs(node: &mut FuzzNode) -> bool {
     let key = KeyRef {
         se: SE.try_into().unwrap(),
         key: "sig".try_into().unwrap(),
-        suid: crate::suid(25),
+        suid: crate::suid(45),
     };
     let op = Op::Sign {
         key,
@@ -216,14 +218,14 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
         (
             "sign",
             Op::Sign {
-                key: key("sig", 25),
+                key: key("sig", 45),
                 input: SignInput::Message(data(b"hello")),
             },
         ),
         (
             "verify",
             Op::Verify {
-                key: key("sig", 25),
+                key: key("sig", 45),
                 input: SignInput::Message(data(b"hello")),
                 signature: seam::proto::Signature([1; 64]),
             },
@@ -241,7 +243,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
             Op::Encrypt {
                 key: key("aes", 24),
                 alg: seam::AeadAlg::Aes128Ccm8,
-                nonce: data(&[1; 12]).into_iter().collect(),
+                nonce_len: 12,
                 aad: Default::default(),
                 plaintext: data(b"x"),
             },
@@ -282,7 +284,8 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
             "admin-generate",
             admin_cmd(vec![AdminOp::GenerateKeyPair {
                 object: "k2".try_into().unwrap(),
-                suid: crate::suid(21),
+                suid: crate::suid(41),
+                attributes: Default::default(),
             }]),
         ),
         (
@@ -292,6 +295,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
                 suid: crate::suid(12),
                 kind: seam::ObjectKind::Secret,
                 material: data(&[3; 16]),
+                attributes: Default::default(),
             }]),
         ),
         (
@@ -356,6 +360,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
                 object: "issuer".try_into().unwrap(),
                 suid: crate::suid(45),
                 key: issuer.public_key(),
+                attributes: Default::default(),
             }]),
         ),
         (
@@ -376,7 +381,7 @@ pub fn seeds() -> Vec<(String, Vec<u8>)> {
                 sign: Some(KeyRef {
                     se: se(),
                     key: "sig".try_into().unwrap(),
-                    suid: crate::suid(25),
+                    suid: crate::suid(45),
                 }),
             }),
         ),

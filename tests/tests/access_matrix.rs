@@ -7,13 +7,13 @@ use seam::proto::{AdminOp, ObjectKind, Reason};
 use seam::{AeadAlg, Client, Ops};
 use seam_tests::{status_of, Device, Stakeholder, Who, OTHER_CSE, OWNER_CSE, STRANGER};
 
-const SIG_SUID: u8 = 25; // remote provisioning, ESData signature
-const AES_SUID: u8 = 24; // remote provisioning, ESData encryption
-const NONCE: [u8; 12] = [7; 12];
+const SIG_SUID: u8 = 45; // certificate, ESData signature
+const AES_SUID: u8 = 44; // certificate, ESData encryption
 
 struct Fixture<'d> {
     a: Stakeholder<'d>,
     b: Stakeholder<'d>,
+    nonce: Vec<u8>,
     ciphertext: Vec<u8>,
     tag: [u8; 32],
 }
@@ -31,11 +31,13 @@ fn setup(device: &Device) -> Fixture<'_> {
                 object: "aes".try_into().unwrap(),
                 suid: seam_tests::suid(AES_SUID),
                 len: 16,
+                attributes: Default::default(),
             },
             AdminOp::GenerateSecret {
                 object: "hmac".try_into().unwrap(),
                 suid: seam_tests::suid(SIG_SUID),
                 len: 32,
+                attributes: Default::default(),
             },
         ],
     )
@@ -63,11 +65,11 @@ fn setup(device: &Device) -> Fixture<'_> {
     b.grant("sig", OTHER_CSE, Ops::SIGN.union(Ops::VERIFY), SIG_SUID);
 
     let mut owner = device.client_as(OWNER_CSE);
-    let ciphertext = owner
+    let (nonce, ciphertext) = owner
         .encrypt(
             &a.key("aes", AES_SUID),
             AeadAlg::Aes128Ccm8,
-            &NONCE,
+            13,
             b"hdr",
             b"hello",
         )
@@ -76,6 +78,7 @@ fn setup(device: &Device) -> Fixture<'_> {
     Fixture {
         a,
         b,
+        nonce,
         ciphertext,
         tag,
     }
@@ -94,20 +97,14 @@ fn uses(c: &mut Client, f: &Fixture<'_>) -> Vec<(&'static str, u16)> {
         ),
         (
             "encrypt",
-            status_of(&c.encrypt(
-                &a.key("aes", AES_SUID),
-                AeadAlg::Aes128Gcm,
-                &NONCE,
-                b"",
-                b"x",
-            )),
+            status_of(&c.encrypt(&a.key("aes", AES_SUID), AeadAlg::Aes128Gcm, 12, b"", b"x")),
         ),
         (
             "decrypt",
             status_of(&c.decrypt(
                 &a.key("aes", AES_SUID),
                 AeadAlg::Aes128Ccm8,
-                &NONCE,
+                &f.nonce,
                 b"hdr",
                 &f.ciphertext,
             )),
@@ -153,7 +150,10 @@ fn only_the_granted_cse_uses_a_stakeholders_credentials() {
         (Who::Public, "public login"),
     ] {
         let mut c = device.client_as(who);
-        assert_all(&uses(&mut c, &f), 4103, label);
+        // TS-0004: a PUBLIC login is not authenticated (4106); an
+        // identified caller without a grant has no privilege (4103).
+        let expected = if who == Who::Public { 4106 } else { 4103 };
+        assert_all(&uses(&mut c, &f), expected, label);
         if who != Who::Public {
             assert!(
                 c.object_list(&f.a.se).unwrap().is_empty(),
@@ -274,10 +274,9 @@ fn a_public_login_reads_only_public_information() {
         public.hash(b"x").unwrap_err().reason(),
         Some(Reason::NoIdentity)
     );
-    assert_eq!(
-        public.random(8).unwrap_err().reason(),
-        Some(Reason::NoIdentity)
-    );
+    let refused = public.random(8).unwrap_err();
+    assert_eq!(refused.reason(), Some(Reason::NoIdentity));
+    assert_eq!(refused.status(), 4106, "ORIGINATOR_NOT_AUTHENTICATED");
     assert_eq!(
         public.object_list(&a.se).unwrap_err().reason(),
         Some(Reason::NoIdentity)

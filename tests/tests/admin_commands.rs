@@ -8,7 +8,8 @@ use seam_tests::{Backend, Device, OWNER_CSE};
 fn op_generate(name: &str) -> AdminOp {
     AdminOp::GenerateKeyPair {
         object: name.try_into().unwrap(),
-        suid: seam_tests::suid(25),
+        suid: seam_tests::suid(45),
+        attributes: Default::default(),
     }
 }
 
@@ -30,7 +31,9 @@ fn a_replayed_admin_command_is_refused() {
     c.send_admin(cmd.clone()).unwrap();
     let err = c.send_admin(cmd).unwrap_err();
     assert_eq!(err.reason(), Some(Reason::StaleCounter));
-    assert_eq!(err.status(), 4105);
+    // A replay authenticates an old request, not this one: 4106, not 4105
+    // (which TS-0004 keeps for a name that exists).
+    assert_eq!(err.status(), 4106);
     // An older counter is as stale as the same one.
     let old = sign_admin(&a.admin, &node, &info, 1, vec![op_generate("k2")]).unwrap();
     assert_eq!(
@@ -212,7 +215,7 @@ fn an_admin_command_applies_all_or_nothing() {
             entry: seam::AclEntry {
                 grantee: OWNER_CSE.id(),
                 ops: Ops::SIGN,
-                suid: Some(seam_tests::suid(25)),
+                suid: Some(seam_tests::suid(45)),
             },
         },
         // Fails: no such object.
@@ -251,6 +254,7 @@ fn plaintext_import_only_where_the_se_allows_it() {
         suid: seam_tests::suid(12),
         kind: ObjectKind::Secret,
         material: seam::proto::Data::from_slice(&[0x42; 16]).unwrap(),
+        attributes: Default::default(),
     };
     let err = c
         .admin(&strict.admin, &strict.se, vec![import("psk")])
@@ -280,11 +284,15 @@ fn a_wrapped_secret_opens_only_for_its_target() {
         suid: seam_tests::suid(suid),
         kind: ObjectKind::Secret,
         wrapped: w.clone(),
+        attributes: Default::default(),
     };
     // Under another name, another SUID, or tampered: refused.
     for op in [import("other", 12, &wrapped), import("psk", 22, &wrapped)] {
         let err = c.admin(&a.admin, &a.se, vec![op]).unwrap_err();
         assert_eq!(err.reason(), Some(Reason::UnwrapFailed));
+        // Content the TA cannot accept (TS-0004 4102), not an
+        // authentication failure: the command's signature was good.
+        assert_eq!(err.status(), 4102);
     }
     let mut tampered = wrapped.clone();
     tampered.ciphertext[0] ^= 1;

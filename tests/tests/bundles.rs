@@ -21,6 +21,7 @@ fn psk(name: &str, suid: u8, byte: u8) -> BundleKey {
         name: name.into(),
         suid: seam_tests::suid(suid),
         material: Material::Secret(Zeroizing::new(vec![byte; 16])),
+        attributes: Default::default(),
     }
 }
 
@@ -70,12 +71,13 @@ fn a_bundle_made_offline_provisions_usable_keys() {
     let keys = [
         BundleKey {
             name: "cse-id".into(),
-            suid: seam_tests::suid(25),
+            suid: seam_tests::suid(45),
             material: Material::private_key_pem(&pem).unwrap(),
+            attributes: Default::default(),
         },
         psk("psk", 22, 0x42),
     ];
-    let grants = [grant("cse-id", Ops::SIGN.union(Ops::VERIFY), 25)];
+    let grants = [grant("cse-id", Ops::SIGN.union(Ops::VERIFY), 45)];
     let counter = seam::bundle::time_counter(1);
     let bundle = Bundle::create(&s.admin, &node, &s.se, counter, &keys, &grants).unwrap();
     let bytes = bundle.to_bytes().unwrap();
@@ -94,14 +96,14 @@ fn a_bundle_made_offline_provisions_usable_keys() {
     let mut cse = device.client_as(OWNER_CSE);
     let got = cse.object_info(&s.se, "cse-id").unwrap();
     assert_eq!(got.public_key, Some(identity.public_key()));
-    let sig = cse.sign(&s.key("cse-id", 25), b"hello").unwrap();
+    let sig = cse.sign(&s.key("cse-id", 45), b"hello").unwrap();
     assert!(seam::signer::verify_with(
         &identity.public_key(),
         b"hello",
         &sig
     ));
     // Online commands still work after a time-based counter.
-    s.generate("later", 25);
+    s.generate("later", 45);
 }
 
 #[test]
@@ -163,7 +165,7 @@ fn a_replayed_bundle_is_refused() {
     let after_first = c.se_info(&s.se).unwrap();
     let err = first.apply(&mut c).unwrap_err();
     assert_eq!(err.reason(), Some(Reason::StaleCounter));
-    assert_eq!(err.status(), 4105);
+    assert_eq!(err.status(), 4106);
     assert_eq!(c.se_info(&s.se).unwrap(), after_first);
 
     // Made later, applied first: the earlier one is then stale too.

@@ -69,13 +69,13 @@ fn two_linux_users_are_two_callers_and_isolated() {
     open_tee_to_users();
     let device = Device::new();
     let s = device.stakeholder("users");
-    let public = s.generate("k", 25);
+    let public = s.generate("k", 45);
     // Granted to Alice by the UUID the library computes for her uid: if it
     // differed from the kernel's, her call below would be refused.
     let entry = seam::AclEntry {
         grantee: identity::for_uid(ALICE),
         ops: Ops::SIGN,
-        suid: Some(seam_tests::suid(25)),
+        suid: Some(seam_tests::suid(45)),
     };
     device.client().grant(&s.admin, &s.se, "k", entry).unwrap();
     std::fs::write("/tmp/device-msg", b"signed by alice").unwrap();
@@ -87,7 +87,7 @@ fn two_linux_users_are_two_callers_and_isolated() {
             "sign",
             &key,
             "--suid",
-            "25",
+            "45",
             "--in",
             "/tmp/device-msg",
             "--out",
@@ -106,7 +106,7 @@ fn two_linux_users_are_two_callers_and_isolated() {
             "sign",
             &key,
             "--suid",
-            "25",
+            "45",
             "--in",
             "/tmp/device-msg",
             "--out",
@@ -229,11 +229,11 @@ fn zz_a_flipped_byte_in_an_ree_fs_object_is_reported_as_corrupt() {
     }
     let device = Device::new();
     let bystander = device.stakeholder("bystander");
-    bystander.generate("k", 25);
-    bystander.grant("k", OWNER_CSE, Ops::SIGN, 25);
+    bystander.generate("k", 45);
+    bystander.grant("k", OWNER_CSE, Ops::SIGN, 45);
     let victim = device.stakeholder("victim");
     let before = ree_fs_files();
-    victim.generate("k", 25);
+    victim.generate("k", 45);
     // The files that write touched hold the victim's SE record.
     let touched: Vec<(PathBuf, Vec<u8>)> = ree_fs_files()
         .into_iter()
@@ -297,7 +297,7 @@ fn zz_a_flipped_byte_in_an_ree_fs_object_is_reported_as_corrupt() {
         path.display()
     );
     let mut owner = device.client_as(OWNER_CSE);
-    assert!(owner.sign(&bystander.key("k", 25), b"still here").is_ok());
+    assert!(owner.sign(&bystander.key("k", 45), b"still here").is_ok());
     assert!(device.client().node_info().unwrap().node.is_some());
 }
 
@@ -329,16 +329,17 @@ fn provision_before_reboot() {
         vec![
             AdminOp::ImportPlaintext {
                 object: "k".try_into().unwrap(),
-                suid: seam_tests::suid(25),
+                suid: seam_tests::suid(45),
                 kind: ObjectKind::EcP256,
                 material,
+                attributes: Default::default(),
             },
             AdminOp::Grant {
                 object: "k".try_into().unwrap(),
                 entry: seam::AclEntry {
                     grantee: OWNER_CSE.id(),
                     ops: Ops::SIGN,
-                    suid: Some(seam_tests::suid(25)),
+                    suid: Some(seam_tests::suid(45)),
                 },
             },
         ],
@@ -364,7 +365,7 @@ fn credential_survives_after_reboot() {
     let key = seam::KeyRef {
         se: REBOOT_SE.try_into().unwrap(),
         key: "k".try_into().unwrap(),
-        suid: seam_tests::suid(25),
+        suid: seam_tests::suid(45),
     };
     let sig = owner
         .sign(&key, b"after reboot")
@@ -416,6 +417,7 @@ fn closing_the_last_tee_session_wipes_the_callers_handshakes() {
         suid: seam_tests::suid(12),
         kind: ObjectKind::Secret,
         material: seam::proto::Data::from_slice(&[7; 16]).unwrap(),
+        attributes: Default::default(),
     };
     device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     s.grant("psk", OWNER_CSE, Ops::HANDSHAKE, 12);

@@ -8,7 +8,7 @@ use seam::proto::handshake::{
     Derivation, E2eKey, Framing, KM_LABEL, KPSA_LABEL, SESSION_ESPRIM_LABEL,
     USAGE_CONSTRAINED_LABEL,
 };
-use seam::proto::{heapless, AdminOp, KeyRef, ObjectKind, Ops, Reason};
+use seam::proto::{heapless, AdminOp, KeyAttributes, KeyRef, KeyRole, ObjectKind, Ops, Reason};
 use seam::Client;
 use seam_tests::reference as r;
 use seam_tests::{Device, Stakeholder, OWNER_CSE, STRANGER};
@@ -20,14 +20,20 @@ const KE: [u8; 32] = [
 
 fn setup(device: &Device) -> Stakeholder<'_> {
     let s = device.stakeholder_with("derive", true);
+    // Ke: a bootstrap key by its role, under its bootstrap credential's
+    // SUID (10, pre-provisioned, MEF): TS-0004 has no SUID 20.
     let op = AdminOp::ImportPlaintext {
         object: "ke".try_into().unwrap(),
-        suid: seam_tests::suid(20),
+        suid: seam_tests::suid(10),
         kind: ObjectKind::Secret,
         material: seam::proto::Data::from_slice(&KE).unwrap(),
+        attributes: KeyAttributes {
+            role: KeyRole::Bootstrap,
+            not_after: None,
+        },
     };
     s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
-    s.grant("ke", OWNER_CSE, Ops::DERIVE, 20);
+    s.grant("ke", OWNER_CSE, Ops::DERIVE, 10);
     s
 }
 
@@ -54,7 +60,7 @@ fn km_and_usage_constrained_keys_match_python() {
     let device = Device::new();
     let s = setup(&device);
     let mut c = device.client_as(OWNER_CSE);
-    let ke = s.key("ke", 20);
+    let ke = s.key("ke", 10);
 
     let km = derive(
         &mut c,
@@ -72,17 +78,17 @@ fn km_and_usage_constrained_keys_match_python() {
         &mut c,
         &ke,
         Derivation::UsageConstrained {
-            suid: seam_tests::suid(23),
+            suid: seam_tests::suid(25),
             target_id: "C-target@example".try_into().unwrap(),
         },
         "uc",
     );
-    assert_eq!(uc.suid, seam_tests::suid(23));
+    assert_eq!(uc.suid, seam_tests::suid(25));
     let uc_ref = r::hmac(
         &KE,
         &[
             USAGE_CONSTRAINED_LABEL.as_bytes(),
-            b"23",
+            b"25",
             b"C-target@example",
         ],
     );
@@ -94,7 +100,7 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
     let device = Device::new();
     let s = setup(&device);
     let mut c = device.client_as(OWNER_CSE);
-    let ke = s.key("ke", 20);
+    let ke = s.key("ke", 10);
 
     let kpsa = derive(
         &mut c,
@@ -146,8 +152,29 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
         Some(Reason::NoPrivilege)
     );
 
-    // E2E keys: HKDF-Extract(salt, Kpsa), then HKDF-Expand with the info.
+    // E2E keys (TS-0003 §10.3.6), from the formula as written, with
+    // Python's hmac: Ke2e_master = HMAC(salt, Kpsa); one chain T(i) =
+    // HMAC(Ke2e_master, T(i-1) ‖ label_i ‖ i), T(0) empty.
     let salt = b"e2e salt";
+    let master = r::hmac(salt, &[&kpsa_ref]);
+    let labels = [
+        "E2E Message Authentication Key",
+        "E2E Message Confidentiality Key",
+        "E2E Attribute Authenticity Key",
+        "E2E Attribute Confidentiality Key",
+    ];
+    let mut chain: Vec<Vec<u8>> = Vec::new();
+    for (i, label) in labels.iter().enumerate() {
+        let previous = chain.last().cloned().unwrap_or_default();
+        chain.push(r::hmac(
+            &master,
+            &[&previous, label.as_bytes(), &[i as u8 + 1]],
+        ));
+    }
+    // Only T(1) coincides with a fresh HKDF-Expand per key; what seam did
+    // before (a fresh expand for each) differs from T(2) on.
+    assert_eq!(chain[0], r::hkdf(salt, &kpsa_ref, labels[0], 32));
+    assert_ne!(chain[2], r::hkdf(salt, &kpsa_ref, labels[2], 32));
     let e2e = |c: &mut Client, key: E2eKey, object: &str| {
         derive(
             c,
@@ -162,23 +189,41 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
     };
     let auth = e2e(&mut c, E2eKey::MessageAuthentication, "e2e-auth");
     assert_eq!(auth.suid, seam_tests::suid(23));
-    let auth_ref = r::hkdf(salt, &kpsa_ref, "E2E Message Authentication Key", 32);
-    mac_matches(&mut c, &auth, &auth_ref);
+    mac_matches(&mut c, &auth, &chain[0]);
+    let msg_conf = e2e(&mut c, E2eKey::MessageConfidentiality, "e2e-msg-conf");
+    assert_eq!(msg_conf.suid, seam_tests::suid(23));
+    mac_matches(&mut c, &msg_conf, &chain[1]);
     let attr = e2e(&mut c, E2eKey::AttributeAuthenticity, "e2e-attr");
     assert_eq!(attr.suid, seam_tests::suid(25));
-    mac_matches(
-        &mut c,
-        &attr,
-        &r::hkdf(salt, &kpsa_ref, "E2E Attribute Authenticity Key", 32),
-    );
+    mac_matches(&mut c, &attr, &chain[2]);
     let conf = e2e(&mut c, E2eKey::AttributeConfidentiality, "e2e-conf");
     assert_eq!(conf.suid, seam_tests::suid(24));
 
-    // sessionESPrimKey from a pairwise ESPrim key (the E2E auth key, SUID 23).
+    // sessionESPrimKey from a pairwise ESPrim key: a usage-constrained key
+    // of SUID 23 (a pairwise key by role, which derives and does nothing
+    // else).
+    let pairwise = derive(
+        &mut c,
+        &ke,
+        Derivation::UsageConstrained {
+            suid: seam_tests::suid(23),
+            target_id: "C-peer@example".try_into().unwrap(),
+        },
+        "pairwise",
+    );
+    let pairwise_ref = r::hmac(
+        &KE,
+        &[USAGE_CONSTRAINED_LABEL.as_bytes(), b"23", b"C-peer@example"],
+    );
+    assert_eq!(
+        c.mac(&pairwise, b"x").unwrap_err().reason(),
+        Some(Reason::NoPrivilege),
+        "a pairwise key's deriver is granted DERIVE only"
+    );
     let (receiver, originator) = (b"receiver-rand-01", b"originator-rand-02");
     let session = derive(
         &mut c,
-        &auth,
+        &pairwise,
         Derivation::SessionEsPrim {
             receiver_rand: heapless::Vec::from_slice(receiver).unwrap(),
             originator_rand: heapless::Vec::from_slice(originator).unwrap(),
@@ -187,10 +232,21 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
     );
     assert_eq!(session.suid, seam_tests::suid(23));
     let session_ref = r::hmac(
-        &auth_ref,
+        &pairwise_ref,
         &[receiver, originator, SESSION_ESPRIM_LABEL.as_bytes()],
     );
     mac_matches(&mut c, &session, &session_ref);
+    // An E2E key is no pairwise key: it does not derive session keys.
+    assert!(c
+        .derive_key(
+            &auth,
+            Derivation::SessionEsPrim {
+                receiver_rand: heapless::Vec::from_slice(receiver).unwrap(),
+                originator_rand: heapless::Vec::from_slice(originator).unwrap(),
+            },
+            "session2",
+        )
+        .is_err());
 }
 
 #[test]
@@ -198,7 +254,7 @@ fn derivations_are_restricted() {
     let device = Device::new();
     let s = setup(&device);
     let mut c = device.client_as(OWNER_CSE);
-    let ke = s.key("ke", 20);
+    let ke = s.key("ke", 10);
     let km = |id: &str| Derivation::Km {
         maf_id: id.try_into().unwrap(),
     };
@@ -228,7 +284,7 @@ fn derivations_are_restricted() {
         refused(&mut stranger, &ke, km("maf"), "b"),
         Reason::NoPrivilege
     );
-    // Each rule takes its source use only: Km from Km (use 1) is refused.
+    // Km derives nothing: it is no Ke, and its deriver holds no DERIVE on it.
     let km_key = KeyRef {
         key: "km".try_into().unwrap(),
         suid: seam_tests::suid(21),
@@ -236,7 +292,7 @@ fn derivations_are_restricted() {
     };
     assert_eq!(
         refused(&mut c, &km_key, km("maf"), "c"),
-        Reason::SuidForbidsOperation
+        Reason::NoPrivilege
     );
     // The derived key is the deriver's to use, not a stranger's.
     assert_eq!(

@@ -29,6 +29,7 @@ fn import(s: &Stakeholder<'_>, object: &str, suid: u8, kind: ObjectKind, materia
         suid: seam_tests::suid(suid),
         kind,
         material: seam::proto::Data::from_slice(material).unwrap(),
+        attributes: Default::default(),
     };
     s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
 }
@@ -214,27 +215,113 @@ fn psk_client_two_invocations_match_the_reference() {
         12,
     );
     assert_eq!(done.expected_server_verify_data.to_vec(), sf);
-    // Established: the oneM2M exporter keeps Ke inside (SUID use 2 for this
-    // PSK: only ESCertKE fits), the RelativeKeID leaves.
-    let reply = c
-        .handshake_step(
-            opened.session,
+    // Established, but on a PSK: ESCertKE (the only oneM2M label a use-2
+    // credential fits) is for certificate-based sessions only (issue 11).
+    let refused = c.handshake_step(
+        opened.session,
+        Step::ExportKey {
+            label: OneM2mExport::EsCertKe,
+            object: "e2e".try_into().unwrap(),
+            suid: None,
+        },
+    );
+    assert_eq!(reason(refused), Reason::LabelNotAllowed);
+    // The refusal wiped the session; nothing was stored.
+    assert!(c.object_info(&s.se, "e2e").unwrap_err().reason().is_some());
+}
+
+/// Kc on seam's engine (issue 11): a MAF credential (use digit 1) makes
+/// Kc under the SUID the caller registered with the MAF (one of 32-35,
+/// required), expiring no later than the credential; an expired credential
+/// opens nothing.
+#[test]
+fn kc_export_takes_the_callers_suid_and_the_credentials_lifetime() {
+    const NOT_AFTER: u64 = 4_000_000_000;
+    let device = Device::new();
+    let s = credentials(&device, "kc");
+    let maf = |object: &str, not_after| AdminOp::ImportPlaintext {
+        object: object.try_into().unwrap(),
+        suid: seam_tests::suid(11),
+        kind: ObjectKind::Secret,
+        material: heapless::Vec::from_slice(&PSK).unwrap(),
+        attributes: seam::proto::KeyAttributes {
+            role: seam::proto::KeyRole::Operational,
+            not_after: Some(not_after),
+        },
+    };
+    admin(&s, maf("maf", NOT_AFTER));
+    // 2001-09-09: long past on any platform clock.
+    admin(&s, maf("old", 1_000_000_000));
+    s.grant("maf", OWNER_CSE, Ops::HANDSHAKE, 11);
+    s.grant("old", OWNER_CSE, Ops::HANDSHAKE, 11);
+    let (make, _) = clients(&device);
+    let mut c = make(OWNER_CSE);
+    let old = c.handshake_client_open(Framing::Tls, &[PSK_CBC], Some(&s.key("old", 11)), None);
+    assert_eq!(reason(old), Reason::KeyExpired);
+
+    let established = |c: &mut Client| {
+        let opened = c
+            .handshake_client_open(Framing::Tls, &[PSK_CBC], Some(&s.key("maf", 11)), None)
+            .unwrap();
+        let sr = [0x6b; 32];
+        let t = psk_client_transcript(Framing::Tls, &opened.random, &sr);
+        c.handshake_client_finish(opened.session, &t).unwrap();
+        (opened, sr, t)
+    };
+    let export = |c: &mut Client, session, suid: Option<u8>| {
+        c.handshake_step(
+            session,
             Step::ExportKey {
-                label: OneM2mExport::EsCertKe,
-                object: "e2e".try_into().unwrap(),
+                label: OneM2mExport::Connection,
+                object: "kc".try_into().unwrap(),
+                suid: suid.map(seam_tests::suid),
             },
         )
-        .unwrap();
+    };
+    // Kc's SUID is the caller's to give, and only a MAF one.
+    for bad in [None, Some(22), Some(43)] {
+        let (opened, _, _) = established(&mut c);
+        assert_eq!(
+            reason(export(&mut c, opened.session, bad)),
+            Reason::InvalidSuid,
+            "{bad:?}"
+        );
+    }
+    let (opened, sr, t) = established(&mut c);
+    let reply = export(&mut c, opened.session, Some(35)).unwrap();
+    let master = r::prf(
+        &r::psk_premaster(&PSK),
+        "extended master secret",
+        &r::sha256(&[&t]),
+        48,
+    );
     let out = r::prf(
         &master,
-        "EXPORTER-oneM2M-ESCertKE",
+        "EXPORTER-oneM2M-Connection",
         &cat(&[&opened.random, &sr]),
         48,
     );
     match reply {
-        StepReply::ExportedKey { relative_id, .. } => assert_eq!(relative_id[..], out[..16]),
+        StepReply::ExportedKey {
+            relative_id,
+            object,
+        } => {
+            assert_eq!(relative_id[..], out[..16]);
+            assert_eq!(object.suid, Some(seam_tests::suid(35)));
+            assert_eq!(object.attributes.not_after, Some(NOT_AFTER));
+        }
         other => panic!("{other:?}"),
     }
+    // The key (the last 32 bytes) stays inside and MACs as the reference.
+    let kc = seam::KeyRef {
+        key: "kc".try_into().unwrap(),
+        suid: seam_tests::suid(35),
+        ..s.key("maf", 11)
+    };
+    assert_eq!(
+        c.mac(&kc, b"ESData").unwrap().to_vec(),
+        r::hmac(&out[16..], &[b"ESData"])
+    );
 }
 
 #[test]
@@ -286,6 +373,46 @@ fn ecdhe_server_two_invocations_match_the_reference_in_dtls() {
         12,
     );
     assert_eq!(done.finished, msg(f, 20, 5, &sf));
+    // Established on a certificate (ECDHE-ECDSA): the oneM2M exporter keeps
+    // the pairwise key inside (SUID 43, role Pairwise: it only derives),
+    // the RelativeKeID leaves.
+    let reply = c
+        .handshake_step(
+            opened.session,
+            Step::ExportKey {
+                label: OneM2mExport::EsCertKe,
+                object: "e2e".try_into().unwrap(),
+                suid: None,
+            },
+        )
+        .unwrap();
+    let out = r::prf(
+        &master,
+        "EXPORTER-oneM2M-ESCertKE",
+        &cat(&[&cr, &opened.random]),
+        48,
+    );
+    match reply {
+        StepReply::ExportedKey {
+            relative_id,
+            object,
+        } => {
+            assert_eq!(relative_id[..], out[..16]);
+            assert_eq!(object.suid, Some(seam_tests::suid(43)));
+            assert_eq!(object.attributes.role, seam::proto::KeyRole::Pairwise);
+        }
+        other => panic!("{other:?}"),
+    }
+    // A derivation source: no generic MAC reproduces what it derives.
+    let e2e = seam::KeyRef {
+        key: "e2e".try_into().unwrap(),
+        suid: seam_tests::suid(43),
+        ..s.key("cert", 42)
+    };
+    assert_eq!(
+        c.mac(&e2e, b"x").unwrap_err().reason(),
+        Some(Reason::SuidForbidsOperation)
+    );
 }
 
 /// Everything a caller holding only `handshake` on a signing key can ask
@@ -610,6 +737,7 @@ fn export_into_a_recreated_se_is_refused() {
         Step::ExportKey {
             label: OneM2mExport::EsCertKe,
             object: "ke".try_into().unwrap(),
+            suid: None,
         },
     );
     assert!(matches!(

@@ -19,6 +19,7 @@ fn setup(device: &Device) -> Stakeholder<'_> {
         suid: seam_tests::suid(12),
         kind: ObjectKind::Secret,
         material: seam::proto::Data::from_slice(&PSK).unwrap(),
+        attributes: Default::default(),
     };
     s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     s.grant("psk", OWNER_CSE, Ops::HANDSHAKE, 12);

@@ -37,8 +37,8 @@ fn snapshot(device: &Device, s: &Stakeholder<'_>) -> String {
 
 fn fixture(device: &Device) -> Stakeholder<'_> {
     let s = device.stakeholder("malformed");
-    s.generate("k", 25);
-    s.grant("k", OWNER_CSE, Ops::SIGN, 25);
+    s.generate("k", 45);
+    s.grant("k", OWNER_CSE, Ops::SIGN, 45);
     s
 }
 
@@ -55,6 +55,7 @@ fn valid_requests(s: &Stakeholder<'_>) -> Vec<Vec<u8>> {
             object: "fresh".try_into().unwrap(),
             suid: seam_tests::suid(12),
             len: 32,
+            attributes: Default::default(),
         }],
     )
     .unwrap();
@@ -64,7 +65,7 @@ fn valid_requests(s: &Stakeholder<'_>) -> Vec<Vec<u8>> {
             se: s.se.as_str().try_into().unwrap(),
         },
         Op::Sign {
-            key: s.key("k", 25),
+            key: s.key("k", 45),
             input: seam::proto::SignInput::Message(
                 seam::proto::Data::from_slice(b"hello").unwrap(),
             ),
@@ -101,7 +102,7 @@ fn every_truncation_of_a_valid_request_is_malformed() {
     // The session still works.
     assert!(device
         .client_as(OWNER_CSE)
-        .sign(&s.key("k", 25), b"still alive")
+        .sign(&s.key("k", 45), b"still alive")
         .is_ok());
 }
 

@@ -19,8 +19,8 @@ fn a_corrupt_se_record_is_reported_and_the_others_still_work() {
     let a = device.stakeholder("victim");
     let b = device.stakeholder("bystander");
     for s in [&a, &b] {
-        s.generate("k", 25);
-        s.grant("k", OWNER_CSE, Ops::SIGN, 25);
+        s.generate("k", 45);
+        s.grant("k", OWNER_CSE, Ops::SIGN, 45);
     }
     let path = device.store_dir().unwrap().join(format!("se.{}", a.se));
     let mut bytes = std::fs::read(&path).unwrap();
@@ -30,10 +30,10 @@ fn a_corrupt_se_record_is_reported_and_the_others_still_work() {
     std::fs::write(&path, &bytes).unwrap();
 
     let mut owner = device.client_as(OWNER_CSE);
-    let err = owner.sign(&a.key("k", 25), b"m").unwrap_err();
+    let err = owner.sign(&a.key("k", 45), b"m").unwrap_err();
     assert_eq!(err.reason(), Some(Reason::StorageCorrupt));
     assert_eq!(err.status(), 5000);
-    assert!(owner.sign(&b.key("k", 25), b"m").is_ok());
+    assert!(owner.sign(&b.key("k", 45), b"m").is_ok());
     let mut c = device.client();
     assert!(
         c.se_list().unwrap().contains(&a.se),
@@ -73,12 +73,12 @@ fn a_record_moved_under_another_name_is_corrupt() {
 fn state_survives_reopening_the_store() {
     let device = Device::new();
     let a = device.stakeholder("durable");
-    let public = a.generate("k", 25);
-    a.grant("k", OWNER_CSE, Ops::SIGN, 25);
+    let public = a.generate("k", 45);
+    a.grant("k", OWNER_CSE, Ops::SIGN, 45);
     // A new client is a new session (and on the simulator a new core over
     // the same files).
     let mut owner = device.client_as(OWNER_CSE);
-    let sig = owner.sign(&a.key("k", 25), b"m").unwrap();
+    let sig = owner.sign(&a.key("k", 45), b"m").unwrap();
     assert!(seam::signer::verify_with(&public, b"m", &sig));
     assert_eq!(device.client().object_list(&a.se).unwrap().len(), 0);
     assert_eq!(

@@ -327,9 +327,11 @@ fn ta_client_vs_s_server(tls13: bool, label: &str, len: usize) -> Option<(Vec<u8
         // the session, so ask for the key first.)
         let session = tls.last_session().unwrap();
         let (relative_id, info) = tls
-            .export_key(session, OneM2mExport::Bootstrap, "ke")
+            .export_key(session, OneM2mExport::Bootstrap, "ke", None)
             .unwrap();
-        assert_eq!(info.suid, Some(seam_tests::suid(20)));
+        // Ke: the bootstrap credential's SUID (40), marked by its role.
+        assert_eq!(info.suid, Some(seam_tests::suid(40)));
+        assert_eq!(info.attributes.role, seam::proto::KeyRole::Bootstrap);
         ours = relative_id.to_vec();
         let mut leaked = vec![0u8; len];
         stream
@@ -358,7 +360,7 @@ fn ta_client_vs_s_server(tls13: bool, label: &str, len: usize) -> Option<(Vec<u8
         let mut c = tls.client();
         let ke_ref = KeyRef {
             key: "ke".try_into().unwrap(),
-            suid: seam_tests::suid(20),
+            suid: seam_tests::suid(40),
             ..setup.key.clone()
         };
         let km = c

@@ -152,19 +152,20 @@ fn both_ends_export_the_same_connection_key_into_the_se() {
         assert!(c.is_established() && s.is_established());
         let name = |side: &str| format!("kc-{side}-{variant:?}").to_lowercase();
         let from_client = c
-            .export_key(ExportLabel::Connection, &name("c"))
+            .export_key(ExportLabel::Connection { kc_suid: 35 }, &name("c"))
             .expect("client export");
         let from_server = s
-            .export_key(ExportLabel::Connection, &name("s"))
+            .export_key(ExportLabel::Connection { kc_suid: 35 }, &name("s"))
             .expect("server export");
         assert_eq!(from_client.relative_id, from_server.relative_id);
         assert_ne!(from_client.relative_id, [0; 16]);
-        assert_eq!(from_client.suid, 31);
+        // Kc under the SUID registered with the MAF (35: it MACs), not 31.
+        assert_eq!(from_client.suid, 35);
         assert_eq!(from_server.object, name("s"));
         // Same key inside: the same MAC under each.
         let mut cl = device.client();
         let tag = |cl: &mut Client, object: &str| {
-            cl.mac(&st.key(object, 31), b"one key, two ends").unwrap()
+            cl.mac(&st.key(object, 35), b"one key, two ends").unwrap()
         };
         assert_eq!(tag(&mut cl, &name("c")), tag(&mut cl, &name("s")));
 
@@ -173,7 +174,9 @@ fn both_ends_export_the_same_connection_key_into_the_se() {
         assert!(refused.is_err(), "Bootstrap export from a MAF PSK");
         // Once released, the session is gone: no more exports.
         s.secrets_mut().release();
-        assert!(s.export_key(ExportLabel::Connection, "late").is_err());
+        assert!(s
+            .export_key(ExportLabel::Connection { kc_suid: 35 }, "late")
+            .is_err());
     }
     let _ = Role::Client;
 }

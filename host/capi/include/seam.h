@@ -31,6 +31,8 @@
 
 #define SEAM_OPERATION_NOT_ALLOWED 4005
 
+#define SEAM_CONTENTS_UNACCEPTABLE 4102
+
 #define SEAM_ORIGINATOR_HAS_NO_PRIVILEGE 4103
 
 #define SEAM_CONFLICT 4105
@@ -399,12 +401,14 @@ uint16_t seam_conn_psk_identity(struct seam_conn *c, char *buf, size_t *len);
 // SEAM_EXPORT_BOOTSTRAP or SEAM_EXPORT_CONNECTION) as the key `object` in
 // the SE of the connection's credential. The key never leaves the SE: the
 // caller learns its RelativeKeID (`relative_id`, 16 bytes, may be NULL)
-// and SUID (`suid`, may be NULL). Needs `options.keep_for_export` and a
-// grant on the label.
+// and SUID (`suid`). For SEAM_EXPORT_CONNECTION `*suid` is also an input:
+// the SUID Kc was registered with at the MAF (32 to 35), under which it is
+// stored; for SEAM_EXPORT_BOOTSTRAP `suid` may be NULL. Needs
+// `options.keep_for_export` and a grant on the label.
 //
 // # Safety
 // `c` is a live connection; `object` a NUL-terminated name; `relative_id`
-// NULL or 16 writable bytes; `suid` NULL or writable.
+// NULL or 16 writable bytes; `suid` NULL or readable and writable.
 uint16_t seam_conn_export_key(struct seam_conn *c,
                               uint32_t label,
                               const char *object,
@@ -542,19 +546,21 @@ uint16_t seam_hash(struct seam_handle *h, const uint8_t *msg, size_t len, uint8_
 // `h` is a live handle; `out` has `len` writable bytes.
 uint16_t seam_rand(struct seam_handle *h, uint8_t *out, size_t len);
 
-// AEAD-encrypt `pt` with a stored AES-128 key (`alg`: `SEAM_AEAD_*`);
-// `out` receives the ciphertext followed by the tag (`pt_len` + 8 or 16).
+// AEAD-encrypt `pt` with a stored AES-128 key (`alg`: `SEAM_AEAD_*`)
+// under a nonce the SE draws: `nonce` receives its `nonce_len` bytes (12
+// for GCM, 7 to 13 for CCM; send it with the ciphertext). `out` receives
+// the ciphertext followed by the tag (`pt_len` + 8 or 16).
 //
 // # Safety
-// `h` is a live handle; names NUL-terminated; each input pointer has its
-// length in readable bytes; `out_len` points to a `size_t`, `out` to
-// `*out_len` writable bytes.
+// `h` is a live handle; names NUL-terminated; `nonce` has `nonce_len`
+// writable bytes; each input pointer has its length in readable bytes;
+// `out_len` points to a `size_t`, `out` to `*out_len` writable bytes.
 uint16_t seam_encrypt(struct seam_handle *h,
                       const char *se,
                       const char *key,
                       uint8_t suid,
                       uint32_t alg,
-                      const uint8_t *nonce,
+                      uint8_t *nonce,
                       size_t nonce_len,
                       const uint8_t *aad,
                       size_t aad_len,

@@ -931,12 +931,14 @@ pub unsafe extern "C" fn seam_conn_psk_identity(
 /// SEAM_EXPORT_BOOTSTRAP or SEAM_EXPORT_CONNECTION) as the key `object` in
 /// the SE of the connection's credential. The key never leaves the SE: the
 /// caller learns its RelativeKeID (`relative_id`, 16 bytes, may be NULL)
-/// and SUID (`suid`, may be NULL). Needs `options.keep_for_export` and a
-/// grant on the label.
+/// and SUID (`suid`). For SEAM_EXPORT_CONNECTION `*suid` is also an input:
+/// the SUID Kc was registered with at the MAF (32 to 35), under which it is
+/// stored; for SEAM_EXPORT_BOOTSTRAP `suid` may be NULL. Needs
+/// `options.keep_for_export` and a grant on the label.
 ///
 /// # Safety
 /// `c` is a live connection; `object` a NUL-terminated name; `relative_id`
-/// NULL or 16 writable bytes; `suid` NULL or writable.
+/// NULL or 16 writable bytes; `suid` NULL or readable and writable.
 #[no_mangle]
 pub unsafe extern "C" fn seam_conn_export_key(
     c: *mut SeamConn,
@@ -948,7 +950,7 @@ pub unsafe extern "C" fn seam_conn_export_key(
     with_conn(c, |c| {
         let label = match label {
             SEAM_EXPORT_BOOTSTRAP => ExportLabel::Bootstrap,
-            SEAM_EXPORT_CONNECTION => ExportLabel::Connection,
+            SEAM_EXPORT_CONNECTION => ExportLabel::Connection { kc_suid: 0 },
             other => {
                 return Err(Fail::bad(format!(
                     "label {other}: expected SEAM_EXPORT_BOOTSTRAP or SEAM_EXPORT_CONNECTION"
@@ -964,6 +966,25 @@ pub unsafe extern "C" fn seam_conn_export_key(
                     .into(),
             });
         }
+        let label = match label {
+            ExportLabel::Connection { .. } if suid.is_null() => {
+                return Err(Fail::bad(
+                    "SEAM_EXPORT_CONNECTION needs `*suid`: the SUID Kc was registered with \
+                     at the MAF (32 to 35)",
+                ))
+            }
+            ExportLabel::Connection { .. } => {
+                // SAFETY: non-NULL, readable (the caller's promise).
+                let kc_suid = unsafe { *suid };
+                if kc_suid / 10 != 3 || !seam_host::proto::Suid::is_valid(kc_suid) {
+                    return Err(Fail::bad(format!(
+                        "*suid {kc_suid}: Kc's SUID is one of 32 to 35 (TS-0004)"
+                    )));
+                }
+                ExportLabel::Connection { kc_suid }
+            }
+            other => other,
+        };
         let key = c.conn.export_key(label, &object).map_err(|e| {
             let mut f = fail(e);
             if f.status == crate::SEAM_ORIGINATOR_NOT_AUTHENTICATED {

@@ -494,13 +494,15 @@ pub unsafe extern "C" fn seam_rand(h: *mut SeamHandle, out: *mut u8, len: usize)
 
 // ---- <cipher> and MAC --------------------------------------------------------
 
-/// AEAD-encrypt `pt` with a stored AES-128 key (`alg`: `SEAM_AEAD_*`);
-/// `out` receives the ciphertext followed by the tag (`pt_len` + 8 or 16).
+/// AEAD-encrypt `pt` with a stored AES-128 key (`alg`: `SEAM_AEAD_*`)
+/// under a nonce the SE draws: `nonce` receives its `nonce_len` bytes (12
+/// for GCM, 7 to 13 for CCM; send it with the ciphertext). `out` receives
+/// the ciphertext followed by the tag (`pt_len` + 8 or 16).
 ///
 /// # Safety
-/// `h` is a live handle; names NUL-terminated; each input pointer has its
-/// length in readable bytes; `out_len` points to a `size_t`, `out` to
-/// `*out_len` writable bytes.
+/// `h` is a live handle; names NUL-terminated; `nonce` has `nonce_len`
+/// writable bytes; each input pointer has its length in readable bytes;
+/// `out_len` points to a `size_t`, `out` to `*out_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn seam_encrypt(
     h: *mut SeamHandle,
@@ -508,7 +510,7 @@ pub unsafe extern "C" fn seam_encrypt(
     key: *const c_char,
     suid: u8,
     alg: u32,
-    nonce: *const u8,
+    nonce: *mut u8,
     nonce_len: usize,
     aad: *const u8,
     aad_len: usize,
@@ -519,13 +521,23 @@ pub unsafe extern "C" fn seam_encrypt(
 ) -> u16 {
     with_handle(h, |c| {
         let alg = aead(alg)?;
-        let nonce = unsafe { args::bytes(nonce, nonce_len, MAX_NONCE, "nonce") }?;
+        let nonce = args::out_ptr(nonce, "nonce")?;
+        let drawn_len = u8::try_from(nonce_len)
+            .ok()
+            .filter(|n| usize::from(*n) <= MAX_NONCE)
+            .ok_or_else(|| Fail::bad(format!("nonce_len {nonce_len}: at most {MAX_NONCE}")))?;
         let aad = unsafe { args::bytes(aad, aad_len, MAX_AAD, "aad") }?;
         let pt = unsafe { args::bytes(pt, pt_len, MAX_DATA, "pt") }?;
         let out = unsafe { VarOut::new(out, out_len, "out") }?;
         let key = unsafe { key_ref(c, se, key, suid) }?;
-        let ct = c.encrypt(&key, alg, nonce, aad, pt)?;
+        let (drawn, ct) = c.encrypt(&key, alg, drawn_len, aad, pt)?;
+        if drawn.len() != nonce_len {
+            return Err(Fail::bad("the SE drew a nonce of another length"));
+        }
         unsafe { out.write(&ct) }?;
+        // SAFETY: `nonce` is non-NULL with `nonce_len` writable bytes (the
+        // caller's promise), and `drawn` is that long.
+        unsafe { args::write_fixed(nonce, &drawn) };
         Ok(SEAM_OK)
     })
 }

@@ -47,6 +47,7 @@ pub const SEAM_UPDATED: u16 = 2004;
 pub const SEAM_BAD_REQUEST: u16 = 4000;
 pub const SEAM_NOT_FOUND: u16 = 4004;
 pub const SEAM_OPERATION_NOT_ALLOWED: u16 = 4005;
+pub const SEAM_CONTENTS_UNACCEPTABLE: u16 = 4102;
 pub const SEAM_ORIGINATOR_HAS_NO_PRIVILEGE: u16 = 4103;
 pub const SEAM_CONFLICT: u16 = 4105;
 pub const SEAM_ORIGINATOR_NOT_AUTHENTICATED: u16 = 4106;
@@ -118,6 +119,7 @@ const _: () = {
     assert!(SEAM_BAD_REQUEST == Status::BadRequest.code());
     assert!(SEAM_NOT_FOUND == Status::NotFound.code());
     assert!(SEAM_OPERATION_NOT_ALLOWED == Status::OperationNotAllowed.code());
+    assert!(SEAM_CONTENTS_UNACCEPTABLE == Status::ContentsUnacceptable.code());
     assert!(SEAM_ORIGINATOR_HAS_NO_PRIVILEGE == Status::OriginatorHasNoPrivilege.code());
     assert!(SEAM_CONFLICT == Status::Conflict.code());
     assert!(SEAM_ORIGINATOR_NOT_AUTHENTICATED == Status::OriginatorNotAuthenticated.code());

@@ -110,21 +110,25 @@ fn provision(dir: &Path, se: &str) {
         vec![
             AdminOp::GenerateKeyPair {
                 object: name("sig"),
-                suid: suid(25),
+                suid: suid(45),
+                attributes: Default::default(),
             },
             AdminOp::GenerateKeyPair {
                 object: name("other"),
-                suid: suid(25),
+                suid: suid(45),
+                attributes: Default::default(),
             },
             AdminOp::GenerateSecret {
                 object: name("aes"),
                 suid: suid(24),
                 len: 16,
+                attributes: Default::default(),
             },
             AdminOp::GenerateSecret {
                 object: name("hmac"),
                 suid: suid(25),
                 len: 32,
+                attributes: Default::default(),
             },
         ],
     )
@@ -135,7 +139,7 @@ fn provision(dir: &Path, se: &str) {
         vec![
             AdminOp::Grant {
                 object: target("sig"),
-                entry: entry(Ops::SIGN.union(Ops::VERIFY), 25),
+                entry: entry(Ops::SIGN.union(Ops::VERIFY), 45),
             },
             AdminOp::Grant {
                 object: target("aes"),
@@ -271,6 +275,7 @@ fn provision_conn(store: &Path, dir: &Path, se: &str) {
         vec![AdminOp::GenerateKeyPair {
             object: name("cert"),
             suid: suid(42),
+            attributes: Default::default(),
         }],
     )
     .unwrap();

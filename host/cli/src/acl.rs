@@ -16,7 +16,7 @@ pub enum AclCommand {
     /// Let a caller use a key for some operations under its SUID (admin-signed).
     #[command(after_help = "\
 Examples:
-  seam acl grant operator/cse-key --to uid:1000 --ops sign,verify --suid 25 --sign-with admin.pem
+  seam acl grant operator/cse-key --to uid:1000 --ops sign,verify --suid 45 --sign-with admin.pem
   seam acl grant operator/'*' --to gid:2000 --ops create --suid 0 --sign-with admin.pem
 
 --to is uid:N, gid:N or a caller UUID (see `seam identity`). OP is one of retrieve,

@@ -179,6 +179,7 @@ fn parse_key_inner(spec: &str) -> Outcome<BundleKey> {
         name: name.to_string(),
         suid,
         material,
+        attributes: Default::default(),
     })
 }
 
@@ -349,11 +350,13 @@ fn show(ctx: &mut Ctx, a: ApplyArgs) -> Outcome {
                 ),
                 json!({ "import_plaintext": object.as_str(), "kind": kind_name(*kind), "suid": suid }),
             ),
-            AdminOp::GenerateKeyPair { object, suid } => (
+            AdminOp::GenerateKeyPair { object, suid, .. } => (
                 format!("generate {object} (ec-p256, suid {suid})"),
                 json!({ "generate": object.as_str(), "suid": suid }),
             ),
-            AdminOp::GenerateSecret { object, suid, len } => (
+            AdminOp::GenerateSecret {
+                object, suid, len, ..
+            } => (
                 format!("generate {object} (secret of {len} bytes, suid {suid})"),
                 json!({ "generate_secret": object.as_str(), "suid": suid, "len": len }),
             ),
@@ -361,7 +364,9 @@ fn show(ctx: &mut Ctx, a: ApplyArgs) -> Outcome {
                 format!("delete {object}"),
                 json!({ "delete": object.as_str() }),
             ),
-            AdminOp::ImportPublicKey { object, suid, key } => (
+            AdminOp::ImportPublicKey {
+                object, suid, key, ..
+            } => (
                 format!("import {object} (public-key, suid {suid}, trusted)"),
                 json!({ "import_public_key": object.as_str(), "suid": suid,
                         "public_key": hex::encode(key.0) }),

@@ -17,14 +17,14 @@ pub enum KeyCommand {
     /// Generate a P-256 key pair inside the SE; prints its public key.
     #[command(after_help = "\
 Example:
-  seam key generate operator/cse-key --suid 25 --sign-with operator-admin.pem > cse-key.pub.pem")]
+  seam key generate operator/cse-key --suid 45 --sign-with operator-admin.pem > cse-key.pub.pem")]
     Generate(GenerateArgs),
     /// Import a credential, wrapped to the node's key by this tool.
     #[command(after_help = "\
 Examples:
   seam key import operator/psk --suid 22 --psk-file psk.hex --sign-with admin.pem
   seam key import operator/psk --suid 22 --psk-stdin --sign-with admin.pem < psk.hex
-  seam key import operator/tls --suid 22 --private-key tls.key.pem --sign-with admin.pem
+  seam key import operator/tls --suid 42 --private-key tls.key.pem --sign-with admin.pem
   seam key import operator/token --suid 25 --data token.bin --sign-with admin.pem
 
 The secret is sealed to the node's key-agreement key (ECDH P-256, HKDF, AES-GCM) for
@@ -222,6 +222,7 @@ fn import(ctx: &mut Ctx, a: ImportArgs) -> Outcome {
             kind: material.kind(),
             material: seam::proto::Data::from_slice(material.bytes())
                 .map_err(|_| Failure::usage("the credential is too large"))?,
+            attributes: Default::default(),
         };
         client.admin(&admin, &path.se, vec![op]).what(&what)?
     } else {

@@ -20,7 +20,7 @@ fn offline_bundles_through_the_command_line() {
     }
     let tls_pub = offline.save("tls.pub.pem", &["keygen", "--out", "tls.pem"]);
     let psk = "00112233445566778899aabbccddeeff";
-    let grant = format!("tls:{}:sign:22", me());
+    let grant = format!("tls:{}:sign:42", me());
     offline
         .seam(&[
             "bundle",
@@ -34,7 +34,7 @@ fn offline_bundles_through_the_command_line() {
             "--key",
             &format!("psk:22:psk:{psk}"),
             "--key",
-            "tls:22:private-key:tls.pem",
+            "tls:42:private-key:tls.pem",
             "--grant",
             &grant,
             "--out",
@@ -74,7 +74,7 @@ fn offline_bundles_through_the_command_line() {
     assert!(applied.contains(&tls_pub), "{applied}");
     assert_eq!(env.se_field("objects"), "3");
     env.seam(&["bundle", "apply", "operator.bundle"])
-        .fails(3, "4105");
+        .fails(3, "4106");
     env.seam(&[
         "sign",
         "operator/tls",

@@ -22,7 +22,7 @@ fn imported_keys_sign_as_the_stakeholder_made_them() {
             "import",
             "operator/tls",
             "--suid",
-            "22",
+            "42",
             "--private-key",
             "tls.sec1.pem",
             "--sign-with",
@@ -46,7 +46,7 @@ fn imported_keys_sign_as_the_stakeholder_made_them() {
         "--ops",
         "sign",
         "--suid",
-        "22",
+        "42",
         "--sign-with",
         "admin.pem",
     ])
@@ -199,7 +199,7 @@ fn the_c_test_provisioning_script_runs_on_the_cli() {
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
     let keys = env.seam(&["key", "list", "c-test"]).ok().stdout;
     for k in [
-        "c-test/sig\tec-p256\tsuid 25",
+        "c-test/sig\tec-p256\tsuid 45",
         "c-test/aes\tsecret\tsuid 24",
         "c-test/hmac\tsecret\tsuid 25",
     ] {

@@ -38,7 +38,7 @@ fn a_whole_provisioning_flow_ends_in_an_independently_verified_signature() {
     assert!(node.contains("node-id: "), "{node}");
     assert_eq!(node.matches("-----BEGIN PUBLIC KEY-----").count(), 1);
     env.seam(&["init", "--issuer", "issuer.pub.pem"])
-        .fails(3, "5106");
+        .fails(3, "4105");
 
     env.save("admin.pub.pem", &["keygen", "--out", "admin.pem"]);
     let created = env
@@ -63,7 +63,7 @@ fn a_whole_provisioning_flow_ends_in_an_independently_verified_signature() {
             "generate",
             "operator/cse-key",
             "--suid",
-            "25",
+            "45",
             "--sign-with",
             "admin.pem",
         ],
@@ -91,18 +91,18 @@ fn a_whole_provisioning_flow_ends_in_an_independently_verified_signature() {
         "--ops",
         "sign,verify",
         "--suid",
-        "25",
+        "45",
         "--sign-with",
         "admin.pem",
     ])
     .ok();
     let acl = env.seam(&["acl", "show", "operator/cse-key"]).ok().stdout;
-    assert!(acl.contains(&uuid) && acl.contains("sign,verify") && acl.contains("suid 25"));
+    assert!(acl.contains(&uuid) && acl.contains("sign,verify") && acl.contains("suid 45"));
     assert!(env
         .seam(&["key", "list", "operator"])
         .ok()
         .stdout
-        .contains("operator/cse-key\tec-p256\tsuid 25"));
+        .contains("operator/cse-key\tec-p256\tsuid 45"));
     assert_eq!(
         env.seam(&["key", "public", "operator/cse-key"]).ok().stdout,
         public
@@ -158,7 +158,7 @@ fn a_whole_provisioning_flow_ends_in_an_independently_verified_signature() {
             .stdout,
     )
     .unwrap();
-    assert_eq!(json["suid"], 25);
+    assert_eq!(json["suid"], 45);
     assert!(json["signature_der"].as_str().unwrap().starts_with("30"));
 
     // <hash> and <rand>.
@@ -179,7 +179,7 @@ fn a_whole_provisioning_flow_ends_in_an_independently_verified_signature() {
         "--in",
         "msg.txt",
         "--suid",
-        "25",
+        "45",
     ])
     .fails(3, "4004");
 }

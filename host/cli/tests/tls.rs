@@ -101,12 +101,12 @@ impl Node {
                 "generate",
                 "operator/cert",
                 "--suid",
-                "22",
+                "42",
                 "--sign-with",
                 "admin.pem",
             ],
         );
-        for key in ["operator/psk", "operator/cert"] {
+        for (key, suid) in [("operator/psk", "22"), ("operator/cert", "42")] {
             node.seam(&[
                 "acl",
                 "grant",
@@ -116,7 +116,7 @@ impl Node {
                 "--ops",
                 "handshake",
                 "--suid",
-                "22",
+                suid,
                 "--sign-with",
                 "admin.pem",
             ]);
@@ -729,7 +729,7 @@ fn psk_flags_warn_refuse_bad_input_and_secret_files_are_0600() {
         "--ops",
         "sign",
         "--suid",
-        "22",
+        "42",
         "--sign-with",
         "admin.pem",
     ]);

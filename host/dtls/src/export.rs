@@ -12,15 +12,16 @@ use super::{Cause, DtlsError, Step};
 pub enum ExportLabel {
     /// `EXPORTER-oneM2M-Bootstrap`: Ke, after a bootstrap (MEF) handshake.
     Bootstrap,
-    /// `EXPORTER-oneM2M-Connection`: Kc, after a MAF handshake.
-    Connection,
+    /// `EXPORTER-oneM2M-Connection`: Kc, after a MAF handshake, stored
+    /// under the SUID it was registered with at the MAF (32–35).
+    Connection { kc_suid: u8 },
 }
 
 impl ExportLabel {
     pub const fn label(self) -> &'static str {
         match self {
             ExportLabel::Bootstrap => "EXPORTER-oneM2M-Bootstrap",
-            ExportLabel::Connection => "EXPORTER-oneM2M-Connection",
+            ExportLabel::Connection { .. } => "EXPORTER-oneM2M-Connection",
         }
     }
 }

@@ -189,16 +189,20 @@ impl TaTls {
 
     /// Stores a oneM2M exporter output of a completed handshake as the key
     /// `object` (Ke, Kc or the pairwise E2E key); returns the RelativeKeID
-    /// and the new key's attributes. Nothing secret leaves the TA.
+    /// and the new key's attributes. Nothing secret leaves the TA. `suid`:
+    /// Kc's SUID as registered with the MAF (32–35); None for Ke and the
+    /// pairwise E2E key, whose SUIDs are fixed.
     pub fn export_key(
         &self,
         session: SessionId,
         label: OneM2mExport,
         object: &str,
+        suid: Option<seam::Suid>,
     ) -> Result<([u8; 16], ObjectInfo)> {
         let step = Step::ExportKey {
             label,
             object: seam::client::name(object)?,
+            suid,
         };
         match self.inner.step(session, step)? {
             StepReply::ExportedKey {

@@ -250,15 +250,32 @@ impl<C: BorrowMut<Client>> seam_dtls::KeyExport for SeamSecrets<C> {
         label: seam_dtls::ExportLabel,
         object: &str,
     ) -> Result<seam_dtls::ExportedKey, SecretsError> {
-        let label = match label {
-            seam_dtls::ExportLabel::Bootstrap => seam_proto::handshake::OneM2mExport::Bootstrap,
-            seam_dtls::ExportLabel::Connection => seam_proto::handshake::OneM2mExport::Connection,
+        let (label, suid) = match label {
+            seam_dtls::ExportLabel::Bootstrap => {
+                (seam_proto::handshake::OneM2mExport::Bootstrap, None)
+            }
+            seam_dtls::ExportLabel::Connection { kc_suid } => (
+                seam_proto::handshake::OneM2mExport::Connection,
+                Some(
+                    seam_proto::Suid::new(kc_suid)
+                        .map_err(|e| SecretsError::Failed(e.to_string()))?,
+                ),
+            ),
         };
         let object =
             crate::client::name(object).map_err(|e| SecretsError::Failed(e.to_string()))?;
         let session = self.session_id()?;
         let reply = self.call(
-            |c| c.handshake_step(session, Step::ExportKey { label, object }),
+            |c| {
+                c.handshake_step(
+                    session,
+                    Step::ExportKey {
+                        label,
+                        object,
+                        suid,
+                    },
+                )
+            },
             SecretsError::Failed("unknown object".into()),
         )?;
         match Some(&reply) {

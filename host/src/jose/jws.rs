@@ -186,8 +186,13 @@ pub fn verify(client: &mut Client, key: &KeyRef, jws: &[u8]) -> Result<Verified>
     let ok = match alg {
         JwsAlg::Es256 => {
             let digest = seam_crypto::hash::sha256(input.as_bytes());
-            let sig = Signature::try_from(signature.as_slice())
-                .map_err(|_| malformed("ES256 signature length"))?;
+            // RFC 7518 §3.4 accepts either `s`; the SE's Verify takes low-S
+            // only (one encoding per signature), so a peer's high-S one is
+            // handed over as its low-S twin, which verifies iff it does.
+            let parsed = p256::ecdsa::Signature::from_slice(signature.as_slice())
+                .map_err(|_| malformed("ES256 signature: r or s out of range"))?;
+            let low: [u8; 64] = parsed.normalize_s().unwrap_or(parsed).to_bytes().into();
+            let sig = Signature(low);
             client.verify_digest(key, &digest, &sig)?
         }
         JwsAlg::Hs256 => {

@@ -30,12 +30,36 @@ pub fn default_store_dir() -> PathBuf {
     home.join(".local/share/seam")
 }
 
-/// The host's monotonic clock, from when the simulator opened.
-struct HostClock(std::time::Instant);
+/// The host's date when the simulator opened, advanced by its monotonic
+/// clock (as the TA does with REE time and TEE_GetSystemTime): key
+/// lifetimes read the date, handshake sessions never see time go back.
+struct HostClock {
+    opened: std::time::Instant,
+    /// Milliseconds since the Unix epoch at `opened`; None before 1970.
+    date_ms: Option<u64>,
+}
+
+impl HostClock {
+    fn new() -> Self {
+        let date_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        HostClock {
+            opened: std::time::Instant::now(),
+            date_ms,
+        }
+    }
+}
 
 impl Clock for HostClock {
     fn now_ms(&self) -> u64 {
-        u64::try_from(self.0.elapsed().as_millis()).unwrap_or(u64::MAX)
+        let elapsed = u64::try_from(self.opened.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.date_ms.unwrap_or(0).saturating_add(elapsed)
+    }
+
+    fn knows_date(&self) -> bool {
+        self.date_ms.is_some()
     }
 }
 
@@ -70,11 +94,11 @@ impl Simulator {
             security_level: SIMULATOR_SECURITY_LEVEL,
         };
         let mut env = SecureEnvironment::new(FileStore { dir }, OsRng, platform);
-        env.set_clock(HostClock(std::time::Instant::now()));
+        env.set_clock(HostClock::new());
         Ok(Simulator { env, caller, lock })
     }
 
-    /// Replaces the host clock handshake sessions expire by (tests: a
+    /// Replaces the host clock handshake sessions and key lifetimes go by (tests: a
     /// [`seam_core::ManualClock`]).
     pub fn set_clock(&mut self, clock: impl Clock + Send + 'static) {
         self.env.set_clock(clock);

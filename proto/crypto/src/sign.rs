@@ -94,6 +94,19 @@ pub fn sign_digest(private: &[u8; 32], digest: &[u8; 32]) -> Result<[u8; 64], Cr
     Ok(sig.to_bytes().into())
 }
 
+/// As [`sign_digest`], with `s` normalised to the lower half of `1..n`:
+/// what [`verify_digest_low_s`] accepts.
+pub fn sign_digest_low_s(private: &[u8; 32], digest: &[u8; 32]) -> Result<[u8; 64], CryptoError> {
+    let sig = Signature::from_slice(&sign_digest(private, digest)?)
+        .map_err(|_| CryptoError::InvalidKey)?;
+    Ok(sig.normalize_s().unwrap_or(sig).to_bytes().into())
+}
+
+/// [`sign_digest_low_s`] over `SHA-256(msg)`.
+pub fn sign_message_low_s(private: &[u8; 32], msg: &[u8]) -> Result<[u8; 64], CryptoError> {
+    sign_digest_low_s(private, &sha256(msg))
+}
+
 /// Signs `SHA-256(msg)`; see [`sign_digest`].
 pub fn sign_message(private: &[u8; 32], msg: &[u8]) -> Result<[u8; 64], CryptoError> {
     sign_digest(private, &sha256(msg))
@@ -112,6 +125,22 @@ pub fn verify_digest(public: &[u8], digest: &[u8; 32], sig: &[u8; 64]) -> bool {
     VerifyingKey::from(public)
         .verify_prehash(digest, &sig)
         .is_ok()
+}
+
+/// As [`verify_digest`], but a signature whose `s` is in the upper half of
+/// `1..n` is refused: for signatures the SE verifies itself (commands, the
+/// `Verify` operation), so that no signature has a second valid encoding.
+pub fn verify_digest_low_s(public: &[u8], digest: &[u8; 32], sig: &[u8; 64]) -> bool {
+    match Signature::from_slice(sig) {
+        // `normalize_s` is Some exactly when `s` is high.
+        Ok(parsed) if parsed.normalize_s().is_none() => verify_digest(public, digest, sig),
+        _ => false,
+    }
+}
+
+/// [`verify_digest_low_s`] over `SHA-256(msg)`.
+pub fn verify_message_low_s(public: &[u8], msg: &[u8], sig: &[u8; 64]) -> bool {
+    verify_digest_low_s(public, &sha256(msg), sig)
 }
 
 /// Verifies an `r ‖ s` signature over `SHA-256(msg)`; see [`verify_digest`].

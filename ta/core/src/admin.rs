@@ -9,9 +9,9 @@
 
 use alloc::vec::Vec;
 use seam_proto::{
-    AdminCommand, AdminOp, AdminOutcome, GrantTarget, IssuerCommand, IssuerOp, Name, NodeId,
-    ObjectKind, PublicKey, Reason, Reply, Status, Suid, MAX_ACL_ENTRIES, MAX_ADMIN_OPS, MAX_DATA,
-    MAX_OBJECTS_PER_SE, MAX_SES,
+    AdminCommand, AdminOp, AdminOutcome, GrantTarget, IssuerCommand, IssuerOp, KeyAttributes, Name,
+    NodeId, ObjectKind, PublicKey, Reason, Reply, Status, Suid, MAX_ACL_ENTRIES, MAX_ADMIN_OPS,
+    MAX_DATA, MAX_OBJECTS_PER_SE, MAX_SES,
 };
 use zeroize::Zeroizing;
 
@@ -162,8 +162,13 @@ fn apply(
     op: &AdminOp,
 ) -> Result<AdminOutcome, Reason> {
     match op {
-        AdminOp::GenerateKeyPair { object, suid } => {
+        AdminOp::GenerateKeyPair {
+            object,
+            suid,
+            attributes,
+        } => {
             check_new_object(se, object)?;
+            access::check_new_key(ObjectKind::EcP256, *suid, attributes)?;
             let private = crypto::sign::generate(rng)?;
             // A key we just generated that has no public key is our fault.
             let public =
@@ -175,11 +180,18 @@ fn apply(
                 *suid,
                 &private[..],
                 Some(public),
+                attributes,
             );
             Ok(AdminOutcome::PublicKey(public))
         }
-        AdminOp::GenerateSecret { object, suid, len } => {
+        AdminOp::GenerateSecret {
+            object,
+            suid,
+            len,
+            attributes,
+        } => {
             check_new_object(se, object)?;
+            access::check_new_key(ObjectKind::Secret, *suid, attributes)?;
             if !SECRET_LEN.contains(&usize::from(*len)) {
                 return Err(Reason::InvalidParameter);
             }
@@ -188,7 +200,15 @@ fn apply(
                 .get_mut(..usize::from(*len))
                 .ok_or(Reason::InvalidParameter)?;
             rng.fill(secret)?;
-            insert(se, object, ObjectKind::Secret, *suid, secret, None);
+            insert(
+                se,
+                object,
+                ObjectKind::Secret,
+                *suid,
+                secret,
+                None,
+                attributes,
+            );
             Ok(AdminOutcome::Done)
         }
         AdminOp::Import {
@@ -196,8 +216,10 @@ fn apply(
             suid,
             kind,
             wrapped,
+            attributes,
         } => {
             check_new_object(se, object)?;
+            access::check_new_key(*kind, *suid, attributes)?;
             let binding = crypto::wrap::binding(
                 &node.node_id,
                 &se.name,
@@ -215,21 +237,26 @@ fn apply(
                 &binding,
             )
             .map_err(|_| Reason::UnwrapFailed)?;
-            import(se, object, *kind, *suid, &material)
+            import(se, object, *kind, *suid, &material, attributes)
         }
         AdminOp::ImportPlaintext {
             object,
             suid,
             kind,
             material,
+            attributes,
         } => {
             access::check_plaintext_import(se)?;
             check_new_object(se, object)?;
-            import(se, object, *kind, *suid, material)
+            access::check_new_key(*kind, *suid, attributes)?;
+            import(se, object, *kind, *suid, material, attributes)
         }
         AdminOp::Delete { object } => {
+            // The admin's namespace only: callers' objects of that name are
+            // theirs (they go with the SE, and count against their quota).
             let before = se.objects.len();
-            se.objects.retain(|o| o.name != *object);
+            se.objects
+                .retain(|o| !(o.creator.is_none() && o.name == *object));
             if se.objects.len() == before {
                 return Err(Reason::UnknownObject);
             }
@@ -254,10 +281,24 @@ fn apply(
             acl.push(*entry);
             Ok(AdminOutcome::Done)
         }
-        AdminOp::ImportPublicKey { object, suid, key } => {
+        AdminOp::ImportPublicKey {
+            object,
+            suid,
+            key,
+            attributes,
+        } => {
             check_new_object(se, object)?;
+            access::check_new_key(ObjectKind::PublicKey, *suid, attributes)?;
             crypto::sign::validate_public(key.as_bytes())?;
-            insert(se, object, ObjectKind::PublicKey, *suid, &[], Some(*key));
+            insert(
+                se,
+                object,
+                ObjectKind::PublicKey,
+                *suid,
+                &[],
+                Some(*key),
+                attributes,
+            );
             Ok(AdminOutcome::Done)
         }
         AdminOp::Revoke { object, grantee } => {
@@ -289,13 +330,14 @@ fn import(
     kind: ObjectKind,
     suid: Suid,
     material: &[u8],
+    attributes: &KeyAttributes,
 ) -> Result<AdminOutcome, Reason> {
     match kind {
         ObjectKind::Secret => {
             if !SECRET_LEN.contains(&material.len()) {
                 return Err(Reason::InvalidKeyMaterial);
             }
-            insert(se, object, kind, suid, material, None);
+            insert(se, object, kind, suid, material, None, attributes);
             Ok(AdminOutcome::Done)
         }
         ObjectKind::EcP256 => {
@@ -306,7 +348,15 @@ fn import(
                     .map_err(|_| Reason::InvalidKeyMaterial)?,
             );
             let public = PublicKey(crypto::sign::public_key(&scalar)?);
-            insert(se, object, kind, suid, &scalar[..], Some(public));
+            insert(
+                se,
+                object,
+                kind,
+                suid,
+                &scalar[..],
+                Some(public),
+                attributes,
+            );
             Ok(AdminOutcome::PublicKey(public))
         }
         // A public key is no secret to wrap: `ImportPublicKey` takes it.
@@ -315,12 +365,13 @@ fn import(
             if material.is_empty() || material.len() > MAX_DATA {
                 return Err(Reason::InvalidKeyMaterial);
             }
-            insert(se, object, kind, suid, material, None);
+            insert(se, object, kind, suid, material, None, attributes);
             Ok(AdminOutcome::Done)
         }
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn insert(
     se: &mut SeRecord,
     object: &Name,
@@ -328,6 +379,7 @@ fn insert(
     suid: Suid,
     secret: &[u8],
     public_key: Option<PublicKey>,
+    attributes: &KeyAttributes,
 ) {
     se.objects.push(StoredObject {
         name: object.clone(),
@@ -337,5 +389,7 @@ fn insert(
         public_key,
         creator: None,
         acl: Vec::new(),
+        role: attributes.role,
+        not_after: attributes.not_after,
     });
 }

@@ -3,8 +3,8 @@
 
 use alloc::vec::Vec;
 use seam_proto::{
-    AeadAlg, Data, Digest, HashAlg, KeyRef, Name, ObjectKind, Ops, Reason, Reply, SignInput,
-    Signature, Status, MAX_DATA, MAX_OBJECTS_PER_SE, MAX_RANDOM,
+    AeadAlg, Data, Digest, HashAlg, KeyRef, KeyRole, Name, ObjectKind, Ops, Reason, Reply,
+    SignInput, Signature, Status, MAX_DATA, MAX_NONCE, MAX_RANDOM,
 };
 use zeroize::Zeroizing;
 
@@ -73,8 +73,9 @@ pub fn sign(
 ) -> Result<Reply, Reason> {
     with_key(store, who, key, Ops::SIGN, ObjectKind::EcP256, |object| {
         let d = scalar(object)?;
-        let sig =
-            crypto::sign::sign_digest(&d, &digest_of(input)).map_err(|_| Reason::StorageCorrupt)?;
+        // Low-S, so that `Verify` (which refuses high-S) accepts it.
+        let sig = crypto::sign::sign_digest_low_s(&d, &digest_of(input))
+            .map_err(|_| Reason::StorageCorrupt)?;
         Ok(Reply::Signature(Signature(sig)))
     })
 }
@@ -90,8 +91,12 @@ pub fn verify(
     let kinds = [ObjectKind::EcP256, ObjectKind::PublicKey];
     with_key_of(store, who, key, Ops::VERIFY, &kinds, |object| {
         let public = object.public_key.ok_or(Reason::StorageCorrupt)?;
-        let ok =
-            crypto::sign::verify_digest(public.as_bytes(), &digest_of(input), signature.as_bytes());
+        // Low-S only: a signature has one valid encoding (no malleability).
+        let ok = crypto::sign::verify_digest_low_s(
+            public.as_bytes(),
+            &digest_of(input),
+            signature.as_bytes(),
+        );
         Ok(Reply::Verified(ok))
     })
 }
@@ -111,15 +116,34 @@ fn aes_key(object: &StoredObject, alg: AeadAlg) -> Result<(&[u8], crypto::aead::
     Ok((&object.secret, aead))
 }
 
+/// Nonce lengths the TA draws: 12 bytes for GCM (SP 800-38D's
+/// recommendation), 7..=13 for CCM (RFC 3610); a random nonce, so the
+/// longer the better (13 makes CCM collisions negligible).
+fn nonce_len_fits(alg: AeadAlg, len: usize) -> bool {
+    match alg {
+        AeadAlg::Aes128Gcm => len == 12,
+        AeadAlg::Aes128Ccm | AeadAlg::Aes128Ccm8 => (7..=MAX_NONCE).contains(&len),
+    }
+}
+
+/// `Encrypt`: the nonce is drawn here, never the caller's, so no caller can
+/// make the TA encrypt twice under one nonce (which would hand out the
+/// keystream, and under GCM the authentication key).
+#[allow(clippy::too_many_arguments)]
 pub fn encrypt(
     store: &mut impl Store,
+    rng: &mut dyn Rng,
     who: Identified,
     key: &KeyRef,
     alg: AeadAlg,
-    nonce: &[u8],
+    nonce_len: u8,
     aad: &[u8],
     plaintext: &[u8],
 ) -> Result<Reply, Reason> {
+    let len = usize::from(nonce_len);
+    if !nonce_len_fits(alg, len) {
+        return Err(Reason::InvalidParameter);
+    }
     with_key(
         store,
         who,
@@ -128,10 +152,13 @@ pub fn encrypt(
         ObjectKind::Secret,
         |object| {
             let (aes, aead) = aes_key(object, alg)?;
-            let sealed = crypto::aead::seal(aead, aes, nonce, aad, plaintext)?;
-            let out =
+            let mut nonce = heapless::Vec::<u8, MAX_NONCE>::new();
+            nonce.resize(len, 0).map_err(|_| Reason::InvalidParameter)?;
+            rng.fill(&mut nonce)?;
+            let sealed = Zeroizing::new(crypto::aead::seal(aead, aes, &nonce, aad, plaintext)?);
+            let ciphertext =
                 seam_proto::HeapVec::from_slice(&sealed).map_err(|_| Reason::InvalidParameter)?;
-            Ok(Reply::Ciphertext(out))
+            Ok(Reply::Ciphertext { nonce, ciphertext })
         },
     )
 }
@@ -153,7 +180,7 @@ pub fn decrypt(
         ObjectKind::Secret,
         |object| {
             let (aes, aead) = aes_key(object, alg)?;
-            let opened = crypto::aead::open(aead, aes, nonce, aad, ciphertext)?;
+            let opened = Zeroizing::new(crypto::aead::open(aead, aes, nonce, aad, ciphertext)?);
             let out =
                 seam_proto::HeapVec::from_slice(&opened).map_err(|_| Reason::InvalidParameter)?;
             Ok(Reply::Plaintext(out))
@@ -168,10 +195,8 @@ pub fn mac(
     message: &[u8],
 ) -> Result<Reply, Reason> {
     with_key(store, who, key, Ops::MAC, ObjectKind::Secret, |object| {
-        Ok(Reply::Mac(Digest(crypto::mac::hmac_sha256(
-            &object.secret,
-            &[message],
-        ))))
+        let tag = Zeroizing::new(crypto::mac::hmac_sha256(&object.secret, &[message]));
+        Ok(Reply::Mac(Digest(*tag)))
     })
 }
 
@@ -218,7 +243,7 @@ fn data_object<'a>(
     if access::usable_data(se, who, object, op)?.kind != ObjectKind::Data {
         return Err(Reason::WrongObjectKind);
     }
-    se.object_mut(object).ok_or(Reason::Internal)
+    se.resolve_mut(who.id(), object).ok_or(Reason::Internal)
 }
 
 pub fn sdo_create(
@@ -233,12 +258,7 @@ pub fn sdo_create(
     if data.is_empty() || data.len() > MAX_DATA {
         return Err(Reason::InvalidParameter);
     }
-    if se.object(object).is_some() {
-        return Err(Reason::AlreadyExists);
-    }
-    if se.objects.len() >= MAX_OBJECTS_PER_SE {
-        return Err(Reason::LimitReached);
-    }
+    access::check_caller_create(&se, who, object)?;
     se.objects.push(StoredObject {
         name: object.clone(),
         kind: ObjectKind::Data,
@@ -247,6 +267,8 @@ pub fn sdo_create(
         public_key: None,
         creator: Some(who.id()),
         acl: Vec::new(),
+        role: KeyRole::Operational,
+        not_after: None,
     });
     records::save_se(store, &se)?;
     Ok((Status::Created, Reply::Done))
@@ -289,8 +311,9 @@ pub fn sdo_delete(
     object: &Name,
 ) -> Result<(Status, Reply), Reason> {
     let mut se = records::load_se(store, se_name)?;
-    data_object(&mut se, who, object, Ops::DELETE)?;
-    se.objects.retain(|o| o.name != *object);
+    let creator = data_object(&mut se, who, object, Ops::DELETE)?.creator;
+    se.objects
+        .retain(|o| !(o.name == *object && o.creator == creator));
     records::save_se(store, &se)?;
     Ok((Status::Deleted, Reply::Done))
 }

@@ -85,6 +85,7 @@ fn describe(object: &StoredObject) -> ObjectInfo {
         size: object.secret.len() as u16,
         public_key: object.public_key,
         creator: object.creator,
+        attributes: object.attributes(),
     }
 }
 

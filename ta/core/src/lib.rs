@@ -20,6 +20,7 @@ mod info;
 mod jose_ops;
 mod records;
 pub mod store;
+pub mod wipe;
 
 // The shared crypto crate under the name the core's modules have always used.
 use seam_crypto as crypto;
@@ -43,21 +44,36 @@ pub enum Caller {
     Client(ClientId),
 }
 
-/// The platform's clock, in milliseconds: handshake sessions expire by it
-/// (`TEE_GetSystemTime` in the TA, the host's monotonic clock in the
-/// simulator, a [`ManualClock`] in tests). Only differences matter.
+/// The platform's one clock, in milliseconds since the Unix epoch, never
+/// going backwards while the TA runs: handshake sessions expire by its
+/// differences, key lifetimes (`not_after`, Unix seconds) by its value.
+/// The TA reads the normal world's date once (TEE_GetREETime) and advances
+/// it by TEE_GetSystemTime; the simulator reads the host's date and its
+/// monotonic clock; tests use a [`ManualClock`].
 pub trait Clock {
     fn now_ms(&self) -> u64;
+
+    /// Whether [`Clock::now_ms`] counts from the Unix epoch. A clock that
+    /// does not know the date still times handshake sessions, but every key
+    /// with a lifetime is refused (`KeyExpired`): it cannot be checked.
+    fn knows_date(&self) -> bool {
+        true
+    }
 }
 
-/// A clock that stands still: without a platform clock, sessions end only
-/// by their quotas, step budgets and the caller's own operations.
+/// A clock that stands still and knows no date: without a platform clock,
+/// sessions end only by their quotas, step budgets and the caller's own
+/// operations, and keys with a lifetime are refused.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct StoppedClock;
 
 impl Clock for StoppedClock {
     fn now_ms(&self) -> u64 {
         0
+    }
+
+    fn knows_date(&self) -> bool {
+        false
     }
 }
 
@@ -66,6 +82,13 @@ impl Clock for StoppedClock {
 pub struct ManualClock(alloc::sync::Arc<core::sync::atomic::AtomicU64>);
 
 impl ManualClock {
+    /// A clock showing `ms` since the Unix epoch.
+    pub fn at(ms: u64) -> Self {
+        ManualClock(alloc::sync::Arc::new(core::sync::atomic::AtomicU64::new(
+            ms,
+        )))
+    }
+
     pub fn advance(&self, ms: u64) {
         self.0.fetch_add(ms, core::sync::atomic::Ordering::SeqCst);
     }
@@ -126,8 +149,11 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
 
     /// Decode `request`, run it for `caller`, and encode the response. Every
     /// failure, including an undecodable request, is an encoded response.
+    /// The decoded request and the response value are wiped when dropped;
+    /// the returned bytes are the platform's to copy out and wipe
+    /// ([`wipe::wipe`]).
     pub fn process(&mut self, caller: &Caller, request: &[u8]) -> Vec<u8> {
-        let response = match self.handle(caller, request) {
+        let mut response = match self.handle(caller, request) {
             Ok((status, reply)) => Response {
                 status: status.code(),
                 reply,
@@ -137,7 +163,9 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
                 reply: Reply::Failed(reason),
             },
         };
-        encode_response(&response)
+        let bytes = encode_response(&response);
+        wipe::wipe_reply(&mut response.reply);
+        bytes
     }
 
     /// The store, for the platform's own maintenance (and tests).
@@ -146,7 +174,13 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
     }
 
     fn handle(&mut self, caller: &Caller, request: &[u8]) -> Result<(Status, Reply), Reason> {
-        let request = decode_request(request)?;
+        let mut request = decode_request(request)?;
+        let result = self.dispatch(caller, &request);
+        wipe::wipe_request(&mut request);
+        result
+    }
+
+    fn dispatch(&mut self, caller: &Caller, request: &Request) -> Result<(Status, Reply), Reason> {
         // Nothing may see the store between an issuer command's commit and
         // its completion.
         if self.recovery_needed {
@@ -160,7 +194,12 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             Op::SeList => ok(info::se_list(&mut self.store)?),
             Op::SeInfo { se } => ok(info::se_info(&mut self.store, &self.platform, se)?),
             // Everything else runs as an identified caller, checked here once.
-            op => self.identified(access::identify(caller)?, op),
+            op => {
+                // One reading per request: key lifetimes are checked
+                // against it (Unix seconds), if the clock knows the date.
+                let now = self.clock.knows_date().then(|| self.clock.now_ms() / 1000);
+                self.identified(access::identify(caller, now)?, op)
+            }
         }
     }
 
@@ -182,12 +221,12 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
                 }
                 // A retired SE ends the sessions it authorised, and frees
                 // their slots, now rather than at their next step.
-                self.handshakes.revalidate(store);
+                self.handshakes.revalidate(store, who.now());
                 r
             }
             Op::Admin(cmd) => {
                 let r = admin::admin_command(store, rng, cmd);
-                self.handshakes.revalidate(store);
+                self.handshakes.revalidate(store, who.now());
                 r
             }
             Op::ObjectList { se } => ok(info::object_list(store, who, se)?),
@@ -212,11 +251,11 @@ impl<S: Store, R: Rng> SecureEnvironment<S, R> {
             Op::Encrypt {
                 key,
                 alg,
-                nonce,
+                nonce_len,
                 aad,
                 plaintext,
             } => ok(functions::encrypt(
-                store, who, key, *alg, nonce, aad, plaintext,
+                store, rng, who, key, *alg, *nonce_len, aad, plaintext,
             )?),
             Op::Decrypt {
                 key,
@@ -263,8 +302,9 @@ fn decode_request(bytes: &[u8]) -> Result<alloc::boxed::Box<Request>, Reason> {
 }
 
 fn encode_response(response: &Response) -> Vec<u8> {
-    match postcard::to_allocvec(response) {
-        Ok(bytes) => bytes,
+    // Encoded through wiped buffers; the final copy is the caller's.
+    match wipe::encode(response) {
+        Ok(bytes) => bytes.to_vec(),
         // Cannot happen for our bounded types; still answer, never panic.
         Err(_) => {
             let failed = Response {

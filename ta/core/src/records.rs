@@ -13,15 +13,17 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use seam_proto::{AclEntry, ClientId, Name, NodeId, ObjectKind, PublicKey, Reason, Suid};
+use seam_proto::{
+    AclEntry, ClientId, KeyAttributes, KeyRole, Name, NodeId, ObjectKind, PublicKey, Reason, Suid,
+};
 use serde::{Deserialize, Serialize};
 use zeroize::{Zeroize, Zeroizing};
 
 use crate::store::Store;
 
 /// Layout version of stored records; a record of another version is reported
-/// as corrupt rather than misread.
-const RECORD_VERSION: u8 = 1;
+/// as corrupt rather than misread. 2: objects carry a role and a lifetime.
+const RECORD_VERSION: u8 = 2;
 
 pub const NODE_OBJECT: &str = "node";
 const SE_PREFIX: &str = "se.";
@@ -69,6 +71,19 @@ pub struct StoredObject {
     pub public_key: Option<PublicKey>,
     pub creator: Option<ClientId>,
     pub acl: Vec<AclEntry>,
+    /// Fixed at creation (see `KeyRole`).
+    pub role: KeyRole,
+    /// Platform time from which the key is refused.
+    pub not_after: Option<u64>,
+}
+
+impl StoredObject {
+    pub fn attributes(&self) -> KeyAttributes {
+        KeyAttributes {
+            role: self.role,
+            not_after: self.not_after,
+        }
+    }
 }
 
 impl Drop for StoredObject {
@@ -78,12 +93,39 @@ impl Drop for StoredObject {
 }
 
 impl SeRecord {
+    /// The admin's object of that name (what admin commands address).
     pub fn object(&self, name: &str) -> Option<&StoredObject> {
-        self.objects.iter().find(|o| o.name.as_str() == name)
+        self.objects
+            .iter()
+            .find(|o| o.creator.is_none() && o.name.as_str() == name)
     }
 
     pub fn object_mut(&mut self, name: &str) -> Option<&mut StoredObject> {
-        self.objects.iter_mut().find(|o| o.name.as_str() == name)
+        self.objects
+            .iter_mut()
+            .find(|o| o.creator.is_none() && o.name.as_str() == name)
+    }
+
+    /// What `name` means to caller `who`: its own object, else the admin's.
+    /// Other callers' objects are in namespaces of their own.
+    pub fn resolve(&self, who: ClientId, name: &str) -> Option<&StoredObject> {
+        self.objects
+            .iter()
+            .find(|o| o.creator == Some(who) && o.name.as_str() == name)
+            .or_else(|| self.object(name))
+    }
+
+    pub fn resolve_mut(&mut self, who: ClientId, name: &str) -> Option<&mut StoredObject> {
+        let index = self
+            .objects
+            .iter()
+            .position(|o| o.creator == Some(who) && o.name.as_str() == name)
+            .or_else(|| {
+                self.objects
+                    .iter()
+                    .position(|o| o.creator.is_none() && o.name.as_str() == name)
+            })?;
+        self.objects.get_mut(index)
     }
 }
 
@@ -140,7 +182,7 @@ fn decode<T: for<'de> Deserialize<'de>>(bytes: Zeroizing<Vec<u8>>) -> Result<T, 
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Zeroizing<Vec<u8>>, Reason> {
-    Ok(Zeroizing::new(postcard::to_allocvec(value)?))
+    Ok(crate::wipe::encode(value)?)
 }
 
 pub fn load_node(store: &mut impl Store) -> Result<Option<NodeRecord>, Reason> {

@@ -8,7 +8,7 @@ use seam_core::store::MemStore;
 use seam_core::{
     CachingStore, Caller, Platform, Rng, RngError, SecureEnvironment, Store, StoreError,
 };
-use seam_crypto::sign::{public_key, sign_message};
+use seam_crypto::sign::{public_key, sign_message_low_s as sign_message};
 use seam_proto::*;
 
 /// A MemStore that counts reads and fails on command; shared with the test
@@ -297,7 +297,7 @@ fn admin<S: Store>(
 
 /// Provisioning, use, refusals and retirement: every response.
 fn story<S: Store>(env: &mut SecureEnvironment<S, TestRng>) -> Vec<Vec<u8>> {
-    let suid = Suid::new(25).unwrap();
+    let suid = Suid::new(45).unwrap();
     let key = KeyRef {
         se: name("op"),
         key: name("k"),
@@ -316,6 +316,7 @@ fn story<S: Store>(env: &mut SecureEnvironment<S, TestRng>) -> Vec<Vec<u8>> {
         AdminOp::GenerateKeyPair {
             object: name("k"),
             suid,
+            attributes: Default::default(),
         },
         AdminOp::Grant {
             object: GrantTarget::Object(name("k")),
@@ -380,7 +381,7 @@ fn the_core_answers_the_same_over_the_cache() {
     assert_eq!(
         statuses,
         [
-            2000, 4004, 2001, 2001, 4105, 2000, 4105, 2000, 2000, 2000, 2000, 2000, 2000, 4004,
+            2000, 4004, 2001, 2001, 4106, 2000, 4106, 2000, 2000, 2000, 2000, 2000, 2000, 4004,
             2002, 4004, 2000
         ]
     );

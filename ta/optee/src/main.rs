@@ -4,8 +4,9 @@
 //! session login, memref copying, and the platform seam-core needs
 //! ([`store::TeeStore`] over persistent objects in TEE_STORAGE_PRIVATE,
 //! behind the record cache of [`cache`], [`TeeRng`] over
-//! TEE_GenerateRandom, and [`TeeClock`] over TEE_GetSystemTime for the
-//! handshake sessions' lifetime). All policy lives in seam-core.
+//! TEE_GenerateRandom, and [`TeeClock`], the REE date advanced by
+//! TEE_GetSystemTime, for handshake sessions' and keys' lifetimes). All
+//! policy lives in seam-core.
 //!
 //! Handshake sessions belong to a caller (a client UUID), not to a TEE
 //! session: the TA counts each caller's open TEE sessions and, when the
@@ -85,19 +86,61 @@ impl Rng for TeeRng {
     }
 }
 
-/// TEE_GetSystemTime: the TEE's own time (monotonic on OP-TEE, which reads
-/// the secure counter), which handshake sessions expire by.
-pub struct TeeClock;
+/// The platform clock (one for handshake sessions and key lifetimes): the
+/// normal world's date (TEE_GetREETime, the only date OP-TEE offers a TA
+/// without a trusted time source) read once when the TA instance starts,
+/// advanced by TEE_GetSystemTime (the secure counter, monotonic). So the
+/// normal world cannot move the time of a running TA, and handshake
+/// sessions never see it go back; it could give a wrong date at the start,
+/// so a key lifetime bounds honest use, not an attacker holding the normal
+/// world (docs/threat-model.md).
+pub struct TeeClock {
+    /// TEE_GetSystemTime at the start, ms.
+    start_ms: u64,
+    /// The REE date at the start, ms since the Unix epoch; None if the
+    /// normal world gave none (then keys with a lifetime are refused).
+    date_ms: Option<u64>,
+}
+
+const UTEE_TIME_CAT_SYSTEM: core::ffi::c_ulong = 0;
+const UTEE_TIME_CAT_REE: core::ffi::c_ulong = 2;
+
+extern "C" {
+    /// libutee's system call stub: unlike TEE_GetREETime it returns an
+    /// error instead of panicking the TA.
+    fn _utee_get_time(cat: core::ffi::c_ulong, time: *mut raw::TEE_Time) -> raw::TEE_Result;
+}
+
+fn read_time(cat: core::ffi::c_ulong) -> Option<u64> {
+    let mut t = raw::TEE_Time {
+        seconds: 0,
+        millis: 0,
+    };
+    // SAFETY: `t` is a valid out-pointer for one TEE_Time.
+    let res = unsafe { _utee_get_time(cat, &mut t) };
+    (res == raw::TEE_SUCCESS).then(|| u64::from(t.seconds) * 1000 + u64::from(t.millis))
+}
+
+impl TeeClock {
+    fn new() -> Self {
+        TeeClock {
+            start_ms: read_time(UTEE_TIME_CAT_SYSTEM).unwrap_or(0),
+            // 0 is a normal world that never set its clock.
+            date_ms: read_time(UTEE_TIME_CAT_REE).filter(|&ms| ms >= 1000),
+        }
+    }
+}
 
 impl Clock for TeeClock {
     fn now_ms(&self) -> u64 {
-        let mut t = raw::TEE_Time {
-            seconds: 0,
-            millis: 0,
-        };
-        // SAFETY: `t` is a valid out-pointer for one TEE_Time.
-        unsafe { raw::TEE_GetSystemTime(&mut t) };
-        u64::from(t.seconds) * 1000 + u64::from(t.millis)
+        let elapsed = read_time(UTEE_TIME_CAT_SYSTEM)
+            .unwrap_or(self.start_ms)
+            .saturating_sub(self.start_ms);
+        self.date_ms.unwrap_or(0).saturating_add(elapsed)
+    }
+
+    fn knows_date(&self) -> bool {
+        self.date_ms.is_some()
     }
 }
 
@@ -119,7 +162,7 @@ fn se() -> &'static mut Se {
     slot.get_or_insert_with(|| {
         let mut se =
             SecureEnvironment::new(cache::records(), TeeRng, Platform { security_level: 2 });
-        se.set_clock(TeeClock);
+        se.set_clock(TeeClock::new());
         se
     })
 }
@@ -165,6 +208,10 @@ fn open_session(_params: &mut ParametersAny, session: &mut Session) -> Result<()
 
 #[ta_close_session]
 fn close_session(session: &mut Session) {
+    if let Some((request, response)) = session.pending.take() {
+        seam_core::wipe::wipe(request);
+        seam_core::wipe::wipe(response);
+    }
     if let Some(caller) = session.caller.take() {
         let open = open_sessions();
         if let Some(i) = open.iter().position(|(c, _)| *c == caller) {
@@ -209,8 +256,17 @@ fn process(session: &mut Session, params: &mut ParametersAny) -> Result<()> {
     input.read_at(0, &mut request)?;
 
     let response = match session.pending.take() {
-        Some((req, resp)) if req == request => resp,
-        _ => stack::measured(|| se().process(&caller, &request)),
+        Some((req, resp)) if req == request => {
+            seam_core::wipe::wipe(req);
+            resp
+        }
+        Some((req, resp)) => {
+            // A different request: the held response is dropped, wiped.
+            seam_core::wipe::wipe(req);
+            seam_core::wipe::wipe(resp);
+            stack::measured(|| se().process(&caller, &request))
+        }
+        None => stack::measured(|| se().process(&caller, &request)),
     };
     if response.len() > output.buffer_len() {
         // SAFETY: for SHORT_BUFFER the size reports the length needed.
@@ -218,7 +274,12 @@ fn process(session: &mut Session, params: &mut ParametersAny) -> Result<()> {
         session.pending = Some((request, response));
         return Err(ErrorKind::ShortBuffer.into());
     }
-    output.set_output(&response)
+    let written = output.set_output(&response);
+    // Requests and responses carry secrets (key material, data objects,
+    // plaintext, key blocks): neither outlives the call in TA memory.
+    seam_core::wipe::wipe(request);
+    seam_core::wipe::wipe(response);
+    written
 }
 
 /// OP-TEE's allocator statistics (libutils, CFG_WITH_STATS=y in Debian's

@@ -69,7 +69,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     }
 
     say("operator generates the CSE's identity key inside and grants the CSE sign");
-    let public = node.generate_key_pair(&operator, "operator", "cse-id", seam_tests::suid(22))?;
+    let public = node.generate_key_pair(&operator, "operator", "cse-id", seam_tests::suid(42))?;
     node.grant(
         &operator,
         "operator",
@@ -77,7 +77,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         AclEntry {
             grantee: CSE.id(),
             ops: Ops::SIGN,
-            suid: Some(seam_tests::suid(22)),
+            suid: Some(seam_tests::suid(42)),
         },
     )?;
     println!("public key {}…", hex(&public.0[..9]));
@@ -108,7 +108,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let id_key = KeyRef {
         se: "operator".try_into()?,
         key: "cse-id".try_into()?,
-        suid: seam_tests::suid(22),
+        suid: seam_tests::suid(42),
     };
     let sig = cse.sign(&id_key, message)?;
     let ok = seam::signer::verify_with(&public, message, &sig);

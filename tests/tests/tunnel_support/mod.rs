@@ -46,8 +46,8 @@ pub fn node(device: &Device) -> Node<'_> {
         )
         .expect("importing the PSK");
     st.grant("psk", Who::Me, Ops::HANDSHAKE, 22);
-    let public = st.generate("cert", 22);
-    st.grant("cert", Who::Me, Ops::HANDSHAKE.union(Ops::SIGN), 22);
+    let public = st.generate("cert", 42);
+    st.grant("cert", Who::Me, Ops::HANDSHAKE.union(Ops::SIGN), 42);
     let pki = Pki::new(&public);
     Node { device, st, pki }
 }

@@ -22,11 +22,11 @@ seam "$@" se retire "$se" --sign-with "$issuer" >/dev/null 2>&1 || true
 seam "$@" keygen --out "$work/admin.pem" >"$work/admin.pub.pem"
 seam "$@" se create "$se" --admin "$work/admin.pub.pem" --sign-with "$issuer" >/dev/null
 admin="--sign-with $work/admin.pem"
-seam "$@" key generate "$se/sig" --suid 25 $admin >/dev/null
-seam "$@" key generate "$se/other" --suid 25 $admin >/dev/null
+seam "$@" key generate "$se/sig" --suid 45 $admin >/dev/null
+seam "$@" key generate "$se/other" --suid 45 $admin >/dev/null
 seam "$@" rand 16 | seam "$@" key import "$se/aes" --suid 24 --psk-stdin $admin >/dev/null
 seam "$@" rand 32 | seam "$@" key import "$se/hmac" --suid 25 --psk-stdin $admin >/dev/null
-seam "$@" acl grant "$se/sig" --to "$me" --ops sign,verify --suid 25 $admin >/dev/null
+seam "$@" acl grant "$se/sig" --to "$me" --ops sign,verify --suid 45 $admin >/dev/null
 seam "$@" acl grant "$se/aes" --to "$me" --ops encrypt,decrypt --suid 24 $admin >/dev/null
 seam "$@" acl grant "$se/hmac" --to "$me" --ops mac --suid 25 $admin >/dev/null
 seam "$@" acl grant "$se/*" --to "$me" --ops create --suid 0 $admin >/dev/null

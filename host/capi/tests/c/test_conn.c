@@ -114,11 +114,16 @@ static void check_export(seam_handle *h, seam_conn *c, const char *se, const cha
           seam_last_error(h));
     EXPECT(h, SEAM_BAD_REQUEST, seam_conn_export_key(c, SEAM_EXPORT_CONNECTION, "bad/name",
                                                      relative, &suid));
+    /* Kc is stored under the SUID registered with the MAF (TS-0004 has no 31). */
+    suid = 31;
+    EXPECT(h, SEAM_BAD_REQUEST,
+           seam_conn_export_key(c, SEAM_EXPORT_CONNECTION, object, relative, &suid));
+    suid = 34;
     EXPECT(h, SEAM_CREATED,
            seam_conn_export_key(c, SEAM_EXPORT_CONNECTION, object, relative, &suid));
     uint8_t zero[SEAM_RELATIVE_ID_LEN] = {0};
     CHECK(memcmp(relative, zero, sizeof zero) != 0, "a RelativeKeID came back");
-    CHECK(suid / 10 == 3, "the exported key's SUID is a connection key's: %u", suid);
+    CHECK(suid == 34, "the exported key has the SUID asked for: %u", suid);
     seam_object_info_t info;
     EXPECT(h, SEAM_OK, seam_object_info(h, se, object, &info));
     CHECK(info.kind == SEAM_KIND_SECRET && info.suid == suid && info.size > 0,

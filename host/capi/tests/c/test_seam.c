@@ -5,7 +5,7 @@
  *   BACKEND    "sim" or "tee" ("-" for the library's default)
  *   STORE_DIR  the simulator's store ("-" for the default; ignored by tee)
  *   SE         an SE provisioned as host/capi/tests/c/provision.sh does: keys
- *              sig (P-256, SUID 25: sign,verify), other (P-256, SUID 25, no
+ *              sig (P-256, SUID 45: sign,verify), other (P-256, SUID 45, no
  *              grant), aes (16-byte secret, SUID 24: encrypt,decrypt), hmac
  *              (32-byte secret, SUID 25: mac), and SE-wide create, all
  *              granted to the user running this program.
@@ -91,8 +91,8 @@ int main(int argc, char **argv) {
 
     seam_object_info_t obj;
     EXPECT(h, SEAM_OK, seam_object_info(h, se, "sig", &obj));
-    CHECK(obj.kind == SEAM_KIND_EC_P256 && obj.suid == 25 && obj.has_public_key,
-          "sig is a P-256 key with SUID 25");
+    CHECK(obj.kind == SEAM_KIND_EC_P256 && obj.suid == 45 && obj.has_public_key,
+          "sig is a P-256 key with SUID 45");
     len = sizeof names;
     EXPECT(h, SEAM_OK, seam_object_list(h, se, names, &len));
     CHECK(strstr(names, "sig") && strstr(names, "aes") && !strstr(names, "other"),
@@ -102,7 +102,7 @@ int main(int argc, char **argv) {
     uint8_t sig[SEAM_SIGNATURE_LEN];
     bool valid = false;
     EXPECT(h, SEAM_OK, seam_sign(h, se, "sig", 0, msg, msg_len, sig));
-    EXPECT(h, SEAM_OK, seam_verify(h, se, "sig", 25, msg, msg_len, sig, &valid));
+    EXPECT(h, SEAM_OK, seam_verify(h, se, "sig", 45, msg, msg_len, sig, &valid));
     CHECK(valid, "the signature verifies");
     sig[10] ^= 1;
     EXPECT(h, SEAM_OK, seam_verify(h, se, "sig", 0, msg, msg_len, sig, &valid));
@@ -114,8 +114,8 @@ int main(int argc, char **argv) {
     CHECK(der[0] == 0x30 && der_len >= 8 && der_len <= SEAM_SIGNATURE_DER_MAX, "DER sequence");
     uint8_t digest[SEAM_DIGEST_LEN];
     EXPECT(h, SEAM_OK, seam_hash(h, msg, msg_len, digest));
-    EXPECT(h, SEAM_OK, seam_sign_digest(h, se, "sig", 25, digest, sig));
-    EXPECT(h, SEAM_OK, seam_verify(h, se, "sig", 25, msg, msg_len, sig, &valid));
+    EXPECT(h, SEAM_OK, seam_sign_digest(h, se, "sig", 45, digest, sig));
+    EXPECT(h, SEAM_OK, seam_verify(h, se, "sig", 45, msg, msg_len, sig, &valid));
     CHECK(valid, "a digest signature verifies over the message");
 
     /* ---- <hash>, <rand> ---- */
@@ -130,13 +130,19 @@ int main(int argc, char **argv) {
     EXPECT(h, SEAM_BAD_REQUEST, seam_rand(h, rnd, SEAM_RANDOM_MAX + 1));
 
     /* ---- <cipher> ---- */
-    const uint8_t nonce[12] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    /* The SE draws the encryption nonce and hands it back. */
+    uint8_t nonce[12], nonce2[12];
     const uint8_t aad[] = "header";
     uint8_t ct[sizeof msg + SEAM_TAG_MAX], pt[sizeof msg];
     size_t ct_len = sizeof ct, pt_len = sizeof pt;
     EXPECT(h, SEAM_OK,
+           seam_encrypt(h, se, "aes", 24, SEAM_AEAD_AES_128_GCM, nonce2, 12, aad, 6, msg, msg_len,
+                        ct, &ct_len));
+    ct_len = sizeof ct;
+    EXPECT(h, SEAM_OK,
            seam_encrypt(h, se, "aes", 24, SEAM_AEAD_AES_128_GCM, nonce, 12, aad, 6, msg, msg_len,
                         ct, &ct_len));
+    CHECK(memcmp(nonce, nonce2, 12) != 0, "each encryption draws a fresh nonce");
     CHECK(ct_len == msg_len + 16, "GCM adds a 16-byte tag: %zu", ct_len);
     EXPECT(h, SEAM_OK,
            seam_decrypt(h, se, "aes", 0, SEAM_AEAD_AES_128_GCM, nonce, 12, aad, 6, ct, ct_len, pt,
@@ -171,7 +177,7 @@ int main(int argc, char **argv) {
     size_t back_len = sizeof back;
     seam_sdo_delete(h, se, "c-sdo"); /* left over from an earlier run, if any */
     EXPECT(h, SEAM_CREATED, seam_sdo_create(h, se, "c-sdo", secret, sizeof secret));
-    EXPECT(h, SEAM_ALREADY_EXISTS, seam_sdo_create(h, se, "c-sdo", secret, sizeof secret));
+    EXPECT(h, SEAM_CONFLICT, seam_sdo_create(h, se, "c-sdo", secret, sizeof secret));
     EXPECT(h, SEAM_OK, seam_sdo_retrieve(h, se, "c-sdo", back, &back_len));
     CHECK(back_len == sizeof secret && memcmp(back, secret, back_len) == 0, "retrieve");
     EXPECT(h, SEAM_UPDATED, seam_sdo_update(h, se, "c-sdo", other_secret, sizeof other_secret));
@@ -184,20 +190,20 @@ int main(int argc, char **argv) {
     CHECK(seam_sdo_retrieve(h, se, "c-sdo", back, &back_len) >= 4000, "gone after delete");
 
     /* ---- access rules ---- */
-    EXPECT(h, SEAM_ORIGINATOR_HAS_NO_PRIVILEGE, seam_sign(h, se, "other", 25, msg, msg_len, sig));
+    EXPECT(h, SEAM_ORIGINATOR_HAS_NO_PRIVILEGE, seam_sign(h, se, "other", 45, msg, msg_len, sig));
     EXPECT(h, SEAM_ORIGINATOR_HAS_NO_PRIVILEGE, seam_sign(h, se, "sig", 22, msg, msg_len, sig));
     EXPECT(h, SEAM_ORIGINATOR_HAS_NO_PRIVILEGE, seam_sign(h, se, "aes", 24, msg, msg_len, sig));
-    EXPECT(h, SEAM_NOT_FOUND, seam_sign(h, "no-such-se", "sig", 25, msg, msg_len, sig));
+    EXPECT(h, SEAM_NOT_FOUND, seam_sign(h, "no-such-se", "sig", 45, msg, msg_len, sig));
 
     /* ---- bad arguments: 4000 with a message, nothing read ---- */
-    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, NULL, "sig", 25, msg, msg_len, sig));
+    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, NULL, "sig", 45, msg, msg_len, sig));
     CHECK(strstr(seam_last_error(h), "`se` is NULL") != NULL, "names the NULL: %s",
           seam_last_error(h));
-    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, "sig", 25, msg, msg_len, NULL));
-    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, "sig", 25, NULL, 5, sig));
-    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, "sig", 25, msg, SEAM_DATA_MAX + 1, sig));
+    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, "sig", 45, msg, msg_len, NULL));
+    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, "sig", 45, NULL, 5, sig));
+    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, "sig", 45, msg, SEAM_DATA_MAX + 1, sig));
     CHECK(strstr(seam_last_error(h), "limit") != NULL, "names the limit: %s", seam_last_error(h));
-    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, "sig", 25, msg, (size_t)-1, sig));
+    EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, "sig", 45, msg, (size_t)-1, sig));
     char long_name[64];
     memset(long_name, 'x', sizeof long_name); /* not NUL-terminated: must not be followed */
     EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, long_name, 25, msg, msg_len, sig));
@@ -205,7 +211,7 @@ int main(int argc, char **argv) {
     EXPECT(h, SEAM_BAD_REQUEST, seam_sign(h, se, "a/b", 25, msg, msg_len, sig));
     EXPECT(h, SEAM_BAD_REQUEST, seam_se_info(h, se, NULL));
     EXPECT(h, SEAM_BAD_REQUEST, seam_se_list(h, names, NULL));
-    EXPECT(NULL, SEAM_BAD_REQUEST, seam_sign(NULL, se, "sig", 25, msg, msg_len, sig));
+    EXPECT(NULL, SEAM_BAD_REQUEST, seam_sign(NULL, se, "sig", 45, msg, msg_len, sig));
     CHECK(strstr(seam_last_error(NULL), "handle") != NULL, "NULL handle message: %s",
           seam_last_error(NULL));
     EXPECT(h, SEAM_OK, seam_hash(h, NULL, 0, digest));

@@ -126,7 +126,7 @@ impl Env {
                 "generate",
                 "operator/cse-key",
                 "--suid",
-                "25",
+                "45",
                 "--sign-with",
                 "admin.pem",
             ],
@@ -140,7 +140,7 @@ impl Env {
             "--ops",
             "sign,verify",
             "--suid",
-            "25",
+            "45",
             "--sign-with",
             "admin.pem",
         ])

@@ -7,27 +7,32 @@
 //! refuses anything else with `InvalidParameter`; the SUID of a
 //! usage-constrained key enters its HMAC as two ASCII decimal digits; the
 //! random values of sessionESPrimKey enter as raw bytes, receiver's first,
-//! without length prefixes; the E2E HKDF salt is the caller's (empty = RFC
-//! 5869's zeros).
+//! without length prefixes; the E2E salt is the caller's (empty = RFC
+//! 5869's zeros); the counter byte `i` of the E2E chain (TS-0003
+//! §10.3.6.2) is one octet, as in RFC 5869; an E2E key of `len` < 32 bytes
+//! is the first `len` bytes of its block.
 //!
-//! A derived key is a secret in the source's SE, created by the caller
-//! (`creator`), with one ACL entry granting the caller the operations its
-//! SUID allows under that SUID; the SE admin may grant or revoke more as
-//! for any key.
+//! A derived key is a secret in the source's SE, in the caller's own
+//! namespace (`creator`), with one ACL entry granting the caller the
+//! operations its SUID and role allow under that SUID. It is `Operational`
+//! (a sessionESPrimKey, an E2E key, Km, Kpsa), or `Pairwise` for a
+//! usage-constrained key of use digit 3 (a pairwise ESPrim key); it expires
+//! no later than its source.
 
 use alloc::vec;
 use alloc::vec::Vec;
+use seam_proto::handshake::E2eKey;
 use seam_proto::handshake::{
     Derivation, Derive, KM_LABEL, KM_SUID, KPSA_LABEL, KPSA_SUID, SESSION_ESPRIM_LABEL,
     USAGE_CONSTRAINED_LABEL,
 };
 use seam_proto::{
-    Name, ObjectInfo, ObjectKind, Ops, Reason, Reply, Status, Suid, MAX_OBJECTS_PER_SE,
+    KeyAttributes, KeyRole, Name, ObjectInfo, ObjectKind, Ops, Reason, Reply, Status, Suid,
 };
 use zeroize::Zeroizing;
 
-use crate::access::{self, Identified};
-use crate::crypto::kdf::{hkdf_expand, hkdf_extract};
+use crate::access::{self, Identified, SourceNeed};
+use crate::crypto::kdf::hkdf_extract;
 use crate::crypto::mac::hmac_sha256;
 use crate::functions::with_key;
 use crate::records::{self, StoredObject};
@@ -49,84 +54,129 @@ pub fn derive(
 ) -> Result<(Status, Reply), Reason> {
     // `with_key` found a key whose SUID is the request's: the source's SUID.
     let source_suid = d.source.suid;
-    let secret = with_key(
+    let need = match &d.rule {
+        Derivation::Km { .. } | Derivation::Kpsa { .. } | Derivation::UsageConstrained { .. } => {
+            SourceNeed::Enrolment
+        }
+        Derivation::E2e { .. } => SourceNeed::PresharedSa,
+        Derivation::SessionEsPrim { .. } => SourceNeed::PairwiseEsPrim,
+    };
+    let (secret, source_not_after) = with_key(
         store,
         who,
         &d.source,
         Ops::DERIVE,
         ObjectKind::Secret,
-        |o| Ok(Zeroizing::new(o.secret.clone())),
+        |o| {
+            access::check_derivation_source(o, need)?;
+            Ok((Zeroizing::new(o.secret.clone()), o.not_after))
+        },
     )?;
     // The grant was checked on this very read; the new key goes into the
     // SE instance the source was read from.
     let instance = records::load_se(store, &d.source.se)?.instance;
+    let mut role = KeyRole::Operational;
     let (output, suid): (Zeroizing<Vec<u8>>, Suid) = match &d.rule {
         Derivation::Km { maf_id } => {
-            access::check_derivation_source(source_suid, 0)?;
-            let mac = hmac_sha256(&secret, &[KM_LABEL.as_bytes(), identifier(maf_id)?]);
+            let mac = Zeroizing::new(hmac_sha256(
+                &secret,
+                &[KM_LABEL.as_bytes(), identifier(maf_id)?],
+            ));
             (Zeroizing::new(mac.to_vec()), KM_SUID)
         }
         Derivation::Kpsa { enrolee_id } => {
-            access::check_derivation_source(source_suid, 0)?;
-            let mac = hmac_sha256(&secret, &[KPSA_LABEL.as_bytes(), identifier(enrolee_id)?]);
+            let mac = Zeroizing::new(hmac_sha256(
+                &secret,
+                &[KPSA_LABEL.as_bytes(), identifier(enrolee_id)?],
+            ));
             (Zeroizing::new(mac.to_vec()), KPSA_SUID)
         }
         Derivation::UsageConstrained { suid, target_id } => {
-            access::check_derivation_source(source_suid, 0)?;
             access::check_usage_constrained(*suid)?;
+            if suid.use_digit() == 3 {
+                // A usage-constrained ESPrim key is a pairwise key.
+                role = KeyRole::Pairwise;
+            }
             let digits = [b'0' + suid.credential_type(), b'0' + suid.use_digit()];
-            let mac = hmac_sha256(
+            let mac = Zeroizing::new(hmac_sha256(
                 &secret,
                 &[
                     USAGE_CONSTRAINED_LABEL.as_bytes(),
                     &digits,
                     identifier(target_id)?,
                 ],
-            );
+            ));
             (Zeroizing::new(mac.to_vec()), *suid)
         }
         Derivation::E2e { key, salt, len } => {
-            access::check_derivation_source(source_suid, 2)?;
             let len = usize::from(*len);
-            if !crate::admin::SECRET_LEN.contains(&len) {
+            if !(16..=32).contains(&len) {
                 return Err(Reason::InvalidParameter);
             }
-            // Ke2e_master = HKDF-Extract(salt, Kpsa); the key = HKDF-Expand.
-            let master = hkdf_extract(salt, &secret);
-            let mut out = Zeroizing::new(vec![0u8; len]);
-            // Bounded by SECRET_LEN above, far below HKDF's limit: a failure is ours.
-            hkdf_expand(master.as_ref(), key.info().as_bytes(), &mut out)
-                .map_err(|_| Reason::Internal)?;
+            let block = e2e_key(&secret, salt, *key);
             // Use digits 3..=5 with any credential type are SUIDs.
             let suid = Suid::from_digits(source_suid.credential_type(), key.use_digit())?;
-            (out, suid)
+            (Zeroizing::new(block[..len].to_vec()), suid)
         }
         Derivation::SessionEsPrim {
             receiver_rand,
             originator_rand,
         } => {
-            access::check_derivation_source(source_suid, 3)?;
             if receiver_rand.is_empty() || originator_rand.is_empty() {
                 return Err(Reason::InvalidParameter);
             }
-            let mac = hmac_sha256(
+            let mac = Zeroizing::new(hmac_sha256(
                 &secret,
                 &[
                     receiver_rand,
                     originator_rand,
                     SESSION_ESPRIM_LABEL.as_bytes(),
                 ],
-            );
+            ));
             (Zeroizing::new(mac.to_vec()), source_suid)
         }
     };
-    let info = store_key(store, who, &d.source.se, instance, &d.object, suid, &output)?;
+    let attributes = KeyAttributes {
+        role,
+        not_after: source_not_after,
+    };
+    let info = store_key(
+        store,
+        who,
+        &d.source.se,
+        instance,
+        &d.object,
+        suid,
+        attributes,
+        &output,
+    )?;
     Ok((Status::Created, Reply::Derived(info)))
 }
 
-/// Stores `secret` as a new key `object` in SE `se`, created by the caller
-/// and usable by it for what `suid` allows — only if `se` is still the SE
-/// instance `instance` (a retired SE's name may belong to another SE now).
+/// TS-0003 §10.3.6: Ke2e_master = HMAC-SHA-256(salt, Kpsa) (HKDF-Extract),
+/// then one chain T(i) = HMAC(Ke2e_master, T(i-1) ‖ label_i ‖ i), T(0)
+/// empty, run up to the block of `key`.
+fn e2e_key(kpsa: &[u8], salt: &[u8], key: E2eKey) -> Zeroizing<[u8; 32]> {
+    let master = hkdf_extract(salt, kpsa);
+    let mut block = Zeroizing::new([0u8; 32]);
+    for (i, step) in E2eKey::CHAIN.iter().enumerate() {
+        let previous: &[u8] = if i == 0 { &[] } else { &block[..] };
+        let next = Zeroizing::new(hmac_sha256(
+            master.as_ref(),
+            &[previous, step.info().as_bytes(), &[step.index()]],
+        ));
+        block.copy_from_slice(&next[..]);
+        if *step == key {
+            break;
+        }
+    }
+    block
+}
+
+/// Stores `secret` as a new key `object` in SE `se`, in the caller's
+/// namespace and usable by it for what `suid` and the role allow — only if
+/// `se` is still the SE instance `instance` (a retired SE's name may belong
+/// to another SE now).
 pub(crate) fn store_key(
     store: &mut impl Store,
     who: Identified,
@@ -134,6 +184,7 @@ pub(crate) fn store_key(
     instance: u64,
     object: &Name,
     suid: Suid,
+    attributes: KeyAttributes,
     secret: &[u8],
 ) -> Result<ObjectInfo, Reason> {
     let mut record = match records::load_se(store, se) {
@@ -141,12 +192,7 @@ pub(crate) fn store_key(
         Ok(_) | Err(Reason::UnknownSe) => return Err(Reason::HandshakeRevoked),
         Err(e) => return Err(e),
     };
-    if record.object(object).is_some() {
-        return Err(Reason::AlreadyExists);
-    }
-    if record.objects.len() >= MAX_OBJECTS_PER_SE {
-        return Err(Reason::LimitReached);
-    }
+    access::check_caller_create(&record, who, object)?;
     let stored = StoredObject {
         name: object.clone(),
         kind: ObjectKind::Secret,
@@ -154,7 +200,9 @@ pub(crate) fn store_key(
         secret: secret.to_vec(),
         public_key: None,
         creator: Some(who.id()),
-        acl: vec![access::creator_grant(who, suid)],
+        acl: vec![access::creator_grant(who, suid, attributes.role)],
+        role: attributes.role,
+        not_after: attributes.not_after,
     };
     let info = ObjectInfo {
         name: stored.name.clone(),
@@ -163,6 +211,7 @@ pub(crate) fn store_key(
         size: secret.len() as u16,
         public_key: None,
         creator: Some(who.id()),
+        attributes,
     };
     record.objects.push(stored);
     records::save_se(store, &record)?;

@@ -51,6 +51,8 @@ struct Established {
     master: tls12::Master,
     client_random: [u8; 32],
     server_random: [u8; 32],
+    /// An ECDHE-ECDSA suite was negotiated (no PSK).
+    certificate: bool,
 }
 
 pub(crate) struct State {
@@ -65,6 +67,15 @@ pub(crate) struct State {
 }
 
 impl State {
+    /// Was the completed handshake certificate-based (ECDHE-ECDSA)?
+    pub(crate) fn certificate_session(&self) -> Result<bool, Reason> {
+        Ok(self
+            .done
+            .as_ref()
+            .ok_or(Reason::StepOutOfOrder)?
+            .certificate)
+    }
+
     pub(crate) fn export_onem2m(&mut self, label: &[u8]) -> Result<Zeroizing<[u8; 48]>, Reason> {
         let e = self.done.as_ref().ok_or(Reason::StepOutOfOrder)?;
         Ok(tls12::export_onem2m(
@@ -321,6 +332,7 @@ pub(crate) fn client_finish(
         master,
         client_random: ch.random,
         server_random: sh.random,
+        certificate: !psk_suite,
     });
     Ok(HandshakeReply::ClientFinished {
         key_block: block,
@@ -526,6 +538,7 @@ pub(crate) fn server_finish(
             master,
             client_random,
             server_random,
+            certificate: !psk_suite,
         });
     }
     Ok(HandshakeReply::ServerFinished {

@@ -117,10 +117,21 @@ impl Binding {
         for b in &self.keys {
             match access::usable_key(&record, who, &b.key, Ops::HANDSHAKE) {
                 Ok(object) if object.kind == b.kind => {}
+                // Still granted, but past its lifetime: say so.
+                Err(Reason::KeyExpired) => return Err(Reason::KeyExpired),
                 _ => return Err(Reason::HandshakeRevoked),
             }
         }
         Ok(record)
+    }
+
+    /// The earliest `not_after` of the bound credentials (from an
+    /// authorised record): what keys exported from the session inherit.
+    pub fn not_after(&self, record: &SeRecord) -> Option<u64> {
+        self.keys
+            .iter()
+            .filter_map(|b| record.object(&b.key.key).and_then(|o| o.not_after))
+            .min()
     }
 
     /// The secret of the credential used as `usage` (from an authorised record).
@@ -246,17 +257,18 @@ impl Handshakes {
 
     /// Wipes every session of `caller`.
     pub fn close_all(&mut self, caller: &Caller) {
-        if let Ok(who) = access::identify(caller) {
+        if let Ok(who) = access::identify(caller, None) {
             self.sessions
                 .retain(|s| !access::owns_session(s.owner, who));
         }
     }
 
-    /// Wipes every session whose SE, credential or grant is gone: after an
-    /// issuer or admin command changed what authorised them.
-    pub fn revalidate<S: Store>(&mut self, store: &mut S) {
+    /// Wipes every session whose SE, credential or grant is gone (or whose
+    /// credential expired by `now`, Unix seconds): after an issuer or admin
+    /// command changed what authorised them.
+    pub fn revalidate<S: Store>(&mut self, store: &mut S, now: Option<u64>) {
         self.sessions.retain(|s| {
-            access::identify(&Caller::Client(s.owner))
+            access::identify(&Caller::Client(s.owner), now)
                 .and_then(|who| s.binding.authorise(store, who))
                 .is_ok()
         });
@@ -504,8 +516,26 @@ fn run<S: Store>(
         | Tls13Application { .. }
         | Tls13KeyUpdate { .. }
         | Tls13Export { .. } => tls13::run(session, record, step),
-        ExportKey { label, object } => {
-            access::check_export(Some(session.binding.suid), *label)?;
+        ExportKey {
+            label,
+            object,
+            suid,
+        } => {
+            // ECDHE-ECDSA: the session ran ECDHE and no PSK (ESCertKE is
+            // defined for certificate-based sessions only).
+            let certificate_session = match &session.kind {
+                Kind::Engine(state) => state.certificate_session()?,
+                // The step interface is ECDHE always; certificate-based
+                // when its credential is our certificate's key.
+                Kind::Tls12(_) | Kind::Tls13(_) => session.binding.has(&Use::Sign),
+                Kind::Undecided => return Err(Reason::StepOutOfOrder),
+            };
+            let (key_suid, role) = access::check_export(
+                Some(session.binding.suid),
+                *label,
+                certificate_session,
+                *suid,
+            )?;
             let output = match &mut session.kind {
                 Kind::Engine(state) => state.export_onem2m(label.label().as_bytes())?,
                 Kind::Tls12(state) => state.export_onem2m(label.label().as_bytes())?,
@@ -517,14 +547,20 @@ fn run<S: Store>(
             let mut relative_id = [0u8; 16];
             relative_id.copy_from_slice(&output[..16]);
             // The grant was re-checked for this invocation; the key goes
-            // into the very SE instance that authorised the session.
+            // into the very SE instance that authorised the session, and
+            // expires no later than any credential the session was bound to.
+            let attributes = seam_proto::KeyAttributes {
+                role,
+                not_after: session.binding.not_after(record),
+            };
             let info = derive::store_key(
                 cx.store,
                 cx.who,
                 &session.binding.se,
                 session.binding.instance,
                 object,
-                label.key_suid(),
+                key_suid,
+                attributes,
                 &output[16..],
             )?;
             Ok(StepReply::ExportedKey {
