@@ -300,3 +300,66 @@ fn derivations_are_restricted() {
         Some(Reason::NoPrivilege)
     );
 }
+
+/// A handshake session uses the very key its grant was checked on. A
+/// caller's own Kpsa named like an admin PSK it has no grant on (its name
+/// shadows the admin's for it) keys the handshake with its own value, never
+/// the admin's (the session's secrets are read by the caller's names).
+#[test]
+fn a_handshake_uses_the_callers_own_key_not_the_admins_of_that_name() {
+    let device = Device::new();
+    let s = setup(&device);
+    let admins = AdminOp::ImportPlaintext {
+        object: "shadow".try_into().unwrap(),
+        suid: seam_tests::suid(22),
+        kind: ObjectKind::Secret,
+        material: heapless::Vec::from_slice(&[0xad; 32]).unwrap(),
+        attributes: KeyAttributes::default(),
+    };
+    s.device
+        .client()
+        .admin(&s.admin, &s.se, vec![admins])
+        .unwrap();
+    let mut c = device.client_as(OWNER_CSE);
+    let kpsa = derive(
+        &mut c,
+        &s.key("ke", 10),
+        Derivation::Kpsa {
+            enrolee_id: "enrolee-s.example".try_into().unwrap(),
+        },
+        "shadow",
+    );
+    let own = r::hmac(&KE, &[KPSA_LABEL.as_bytes(), b"enrolee-s.example"]);
+    let opened = c
+        .handshake_client_open(Framing::Tls, &[0xC0A8], Some(&kpsa), None)
+        .unwrap();
+    let (cr, sr) = (opened.random, [9u8; 32]);
+    let message = |kind: u8, body: &[u8]| {
+        let n = body.len();
+        [&[kind, (n >> 16) as u8, (n >> 8) as u8, n as u8][..], body].concat()
+    };
+    let transcript = [
+        message(
+            1,
+            &[&[3, 3][..], &cr, &[0, 0, 2, 0xC0, 0xA8, 1, 0]].concat(),
+        ),
+        message(2, &[&[3, 3][..], &sr, &[0, 0xC0, 0xA8, 0]].concat()),
+        message(14, &[]),
+        message(16, &[0, 1, b'x']),
+    ]
+    .concat();
+    let done = c
+        .handshake_client_finish(opened.session, &transcript)
+        .unwrap();
+    let master = r::prf(
+        &r::psk_premaster(&own),
+        "master secret",
+        &[cr, sr].concat(),
+        48,
+    );
+    assert_eq!(
+        done.key_block,
+        r::prf(&master, "key expansion", &[sr, cr].concat(), 40),
+        "the session must run on the caller's own Kpsa"
+    );
+}

@@ -312,6 +312,33 @@ fn kc_export_takes_the_callers_suid_and_the_credentials_lifetime() {
         }
         other => panic!("{other:?}"),
     }
+    // A name the caller can see is a CONFLICT (4105); the name of an admin
+    // object it cannot see is free for it (no existence oracle).
+    let (opened, _, _) = established(&mut c);
+    let again = export(&mut c, opened.session, Some(35)).unwrap_err();
+    assert_eq!(
+        (again.status(), again.reason()),
+        (4105, Some(Reason::AlreadyExists))
+    );
+    admin(
+        &s,
+        AdminOp::GenerateSecret {
+            object: "unseen".try_into().unwrap(),
+            suid: seam_tests::suid(35),
+            len: 32,
+            attributes: Default::default(),
+        },
+    );
+    let (opened, _, _) = established(&mut c);
+    c.handshake_step(
+        opened.session,
+        Step::ExportKey {
+            label: OneM2mExport::Connection,
+            object: "unseen".try_into().unwrap(),
+            suid: Some(seam_tests::suid(35)),
+        },
+    )
+    .unwrap();
     // The key (the last 32 bytes) stays inside and MACs as the reference.
     let kc = seam::KeyRef {
         key: "kc".try_into().unwrap(),
@@ -403,15 +430,18 @@ fn ecdhe_server_two_invocations_match_the_reference_in_dtls() {
         }
         other => panic!("{other:?}"),
     }
-    // A derivation source: no generic MAC reproduces what it derives.
+    // A derivation source: its exporter holds `derive` on it and nothing
+    // else, so no generic MAC reproduces what it derives.
     let e2e = seam::KeyRef {
         key: "e2e".try_into().unwrap(),
         suid: seam_tests::suid(43),
         ..s.key("cert", 42)
     };
+    let info = c.object_info(&s.se, "e2e").unwrap();
+    assert_eq!(info.attributes.role, seam::proto::KeyRole::Pairwise);
     assert_eq!(
         c.mac(&e2e, b"x").unwrap_err().reason(),
-        Some(Reason::SuidForbidsOperation)
+        Some(Reason::NoPrivilege)
     );
 }
 
@@ -778,6 +808,62 @@ fn sessions_expire_by_time() {
     assert_eq!(
         reason(c.handshake_client_finish(old.session, &t)),
         Reason::HandshakeExpired
+    );
+}
+
+/// A session re-checks its credentials' lifetimes at every invocation, by
+/// the same platform clock its own expiry uses: a PSK that expires between
+/// the open and the finish ends the session with `KeyExpired` (issue 11).
+#[test]
+#[cfg_attr(
+    feature = "tee",
+    ignore = "the TEE's clock cannot be moved: the simulator's test clock runs this"
+)]
+fn a_credential_expiring_mid_session_ends_it() {
+    let device = Device::new();
+    let (make, shared) = clients(&device);
+    let Some(shared) = shared else {
+        seam_tests::tools::skipped("the TEE's clock cannot be moved");
+        return;
+    };
+    const START_S: u64 = 1_800_000_000;
+    let clock = seam_core::ManualClock::at(START_S * 1000);
+    shared.set_clock(clock.clone());
+    let s = credentials(&device, "lifetime");
+    admin(
+        &s,
+        AdminOp::ImportPlaintext {
+            object: "brief".try_into().unwrap(),
+            suid: seam_tests::suid(12),
+            kind: ObjectKind::Secret,
+            material: heapless::Vec::from_slice(&PSK).unwrap(),
+            attributes: seam::proto::KeyAttributes {
+                role: seam::proto::KeyRole::Operational,
+                not_after: Some(START_S + 60),
+            },
+        },
+    );
+    s.grant("brief", OWNER_CSE, Ops::HANDSHAKE, 12);
+    let mut c = make(OWNER_CSE);
+    let psk = s.key("brief", 12);
+    let opened = c
+        .handshake_client_open(Framing::Tls, &[PSK_CBC], Some(&psk), None)
+        .unwrap();
+    // Well within the session's own 300 s, past the key's 60 s.
+    clock.advance(60_000);
+    let t = psk_client_transcript(Framing::Tls, &opened.random, &[3; 32]);
+    assert_eq!(
+        reason(c.handshake_client_finish(opened.session, &t)),
+        Reason::KeyExpired
+    );
+    // The failure wiped the session, and the key opens nothing new.
+    assert_eq!(
+        reason(c.handshake_client_finish(opened.session, &t)),
+        Reason::UnknownHandshake
+    );
+    assert_eq!(
+        reason(c.handshake_client_open(Framing::Tls, &[PSK_CBC], Some(&psk), None)),
+        Reason::KeyExpired
     );
 }
 

@@ -143,8 +143,7 @@ pub fn derive(
     let info = store_key(
         store,
         who,
-        &d.source.se,
-        instance,
+        (&d.source.se, instance),
         &d.object,
         suid,
         attributes,
@@ -180,8 +179,7 @@ fn e2e_key(kpsa: &[u8], salt: &[u8], key: E2eKey) -> Zeroizing<[u8; 32]> {
 pub(crate) fn store_key(
     store: &mut impl Store,
     who: Identified,
-    se: &Name,
-    instance: u64,
+    (se, instance): (&Name, u64),
     object: &Name,
     suid: Suid,
     attributes: KeyAttributes,

@@ -70,10 +70,15 @@ fn bound_copy(keys: &[Bound]) -> Result<Vec<Bound>, Reason> {
     Ok(copy)
 }
 
-/// What authorised a session: one SE instance and the credentials in it.
+/// What authorised a session: one SE instance and the credentials in it,
+/// as its opener's names resolve them.
 pub(crate) struct Binding {
     pub se: Name,
     pub instance: u64,
+    /// The opener: a credential's name means its own object, else the
+    /// admin's ([`SeRecord::resolve`]), for the grant check and for the
+    /// secret alike (never one object checked and another one used).
+    owner: ClientId,
     /// The SUID of the credential that decides the oneM2M exporter labels
     /// (the first one named).
     pub suid: Suid,
@@ -98,6 +103,7 @@ impl Binding {
         Ok(Binding {
             se: first.key.se.clone(),
             instance: record.instance,
+            owner: who.id(),
             suid: first.key.suid,
             keys: bound_copy(keys)?,
         })
@@ -130,7 +136,11 @@ impl Binding {
     pub fn not_after(&self, record: &SeRecord) -> Option<u64> {
         self.keys
             .iter()
-            .filter_map(|b| record.object(&b.key.key).and_then(|o| o.not_after))
+            .filter_map(|b| {
+                record
+                    .resolve(self.owner, &b.key.key)
+                    .and_then(|o| o.not_after)
+            })
             .min()
     }
 
@@ -142,7 +152,7 @@ impl Binding {
             .find(|b| &b.usage == usage)
             .ok_or(Reason::InvalidParameter)?;
         record
-            .object(&b.key.key)
+            .resolve(self.owner, &b.key.key)
             .map(|o| o.secret.as_slice())
             .ok_or(Reason::HandshakeRevoked)
     }
@@ -172,7 +182,7 @@ impl Binding {
             .map(|(_, b)| b)
             .ok_or(Reason::UnknownObject)?;
         record
-            .object(&chosen.key.key)
+            .resolve(self.owner, &chosen.key.key)
             .map(|o| o.secret.as_slice())
             .ok_or(Reason::HandshakeRevoked)
     }
@@ -556,8 +566,7 @@ fn run<S: Store>(
             let info = derive::store_key(
                 cx.store,
                 cx.who,
-                &session.binding.se,
-                session.binding.instance,
+                (&session.binding.se, session.binding.instance),
                 object,
                 key_suid,
                 attributes,
