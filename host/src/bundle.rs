@@ -351,6 +351,7 @@ impl Bundle {
                     object: name(&key.name)?,
                     suid: key.suid,
                     key: *public,
+                    attributes: key.attributes,
                 });
                 continue;
             }

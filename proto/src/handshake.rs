@@ -488,7 +488,7 @@ pub struct Derive {
 /// | `Km` | `Bootstrap` role (Ke) | HMAC(Ke, "oneM2M Enrolment Key to Master Credential derivation" ‖ MAF-ID) | 21 |
 /// | `Kpsa` | `Bootstrap` role (Ke) | HMAC(Ke, "oneM2M Enrolment Key to Provisioned Secure Connection Key derivation" ‖ Enrolee-B-ID) | 22 |
 /// | `UsageConstrained` | `Bootstrap` role (Ke) | HMAC(Ke, "oneM2M Enrolment Key to Usage-Constrained Symmetric Key derivation" ‖ SUID ‖ Enrolment-Target-ID) | `suid` (tens digit 2) |
-/// | `E2e` | 2 (Kpsa) | T(n) of the TS-0003 §10.3.6.2 chain over Ke2e_master = HMAC(salt, Kpsa), first `len` bytes | tens of source; use 3, 3, 5, 4 by key |
+/// | `E2e` | 2 (Kpsa) | T(n) of the TS-0003 §10.3.6.2 chain over Ke2e_master = HMAC(salt, Kpsa), first `len` bytes | tens of source; use 3, 3, 5, 4 by key (Ke2e_msg_conf is `Pairwise`, the pairwise ESPrim key) |
 /// | `SessionEsPrim` | `Pairwise` role, use 3 (pairwise ESPrim key) | HMAC(key, receiverRand ‖ originatorRand ‖ "oneM2M HMAC-SHA256 sessionESPrimKey derivation algorithm") | the source's |
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Derivation {

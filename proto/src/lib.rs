@@ -352,8 +352,10 @@ pub enum KeyRole {
     /// derives Km, Kpsa and usage-constrained keys, nothing else. SUID use
     /// digit 0 (shared with the MEF).
     Bootstrap,
-    /// A pairwise ESPrim key (TS-0003 §8.4): derives sessionESPrimKeys,
-    /// nothing else. SUID use digit 3.
+    /// A pairwise ESPrim key (TS-0003 §8.4.2): the source of
+    /// sessionESPrimKeys and nothing else, used by ESPrim encrypt/decrypt
+    /// (which derive it per call) and by the `SessionEsPrim` derivation,
+    /// never by a generic `Mac`, `Encrypt` or `Decrypt`. SUID use digit 3.
     Pairwise,
 }
 

@@ -221,7 +221,7 @@ impl Reason {
             NoPrivilege => "caller has no privilege for this operation",
             NoIdentity => "caller has no identity (public login)",
             SuidMismatch => "SUID does not match the key's SUID",
-            SuidForbidsOperation => "the key's SUID does not allow this operation",
+            SuidForbidsOperation => "the key's SUID or role does not allow this operation",
             WrongObjectKind => "object kind does not support this operation",
             PlaintextImportRefused => "plaintext import not allowed on this SE",
             UnwrapFailed => "wrapped secret failed to open",

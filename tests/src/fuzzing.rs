@@ -3,7 +3,10 @@
 
 use seam::proto::handshake::{Framing, HandshakeOp};
 use seam::proto::jose::{EsPrimRands, JoseOp, JweAlg, JweEnc};
-use seam::proto::{heapless, AclEntry, AdminOp, IssuerOp, KeyRef, Op, Ops, Request, SignInput};
+use seam::proto::{
+    heapless, AclEntry, AdminOp, IssuerOp, KeyAttributes, KeyRef, KeyRole, Op, Ops, Request,
+    SignInput,
+};
 use seam::{AdminKey, CommandSigner};
 use seam_core::store::MemStore;
 use seam_core::{Caller, Platform, SecureEnvironment};
@@ -106,6 +109,11 @@ fn build() -> FuzzNode {
             object: "esprim".try_into().unwrap(),
             suid: crate::suid(23),
             len: 32,
+            // ESPrim takes only a pairwise key (a derivation source).
+            attributes: KeyAttributes {
+                role: KeyRole::Pairwise,
+                not_after: None,
+            },
         },
         grant("esprim", Ops::ENCRYPT.union(Ops::DECRYPT), 23),
     ];

@@ -9,7 +9,9 @@ use seam::jose::esdata::{self, Protection};
 use seam::jose::esprim::{self, RandObject};
 use seam::jose::{self, JoseError, JweAlg, JweEnc, JwsAlg, Serialization};
 use seam::proto::handshake::{Derivation, E2eKey, SESSION_ESPRIM_LABEL};
-use seam::proto::{heapless, AdminOp, KeyRef, ObjectKind, Ops, Reason};
+use seam::proto::{
+    heapless, AdminOp, AeadAlg, KeyAttributes, KeyRef, KeyRole, ObjectKind, Ops, Reason,
+};
 use seam::Client;
 use seam_tests::reference as r;
 use seam_tests::{Device, Stakeholder, OWNER_CSE, STRANGER};
@@ -36,6 +38,7 @@ fn node(device: &Device) -> Node<'_> {
         suid: seam_tests::suid(12),
         kind: ObjectKind::Secret,
         material: seam::proto::Data::from_slice(&KPSA).unwrap(),
+        attributes: Default::default(),
     };
     s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     s.grant("kpsa", OWNER_CSE, Ops::DERIVE, 12);
@@ -52,8 +55,19 @@ fn node(device: &Device) -> Node<'_> {
         )
         .unwrap();
     assert_eq!(info.suid, Some(seam_tests::suid(13)));
+    // Ke2e_msg_conf is the pairwise ESPrim key: a derivation source.
+    assert_eq!(info.attributes.role, KeyRole::Pairwise);
     let key = s.key("e2e-msg", 13);
     Node { s, key }
+}
+
+/// Ke2e_msg_conf from the formula as written (TS-0003 §10.3.6.2), with
+/// Python's hmac: T(2) of the chain T(i) = HMAC(Ke2e_master, T(i-1) ‖
+/// label_i ‖ i), Ke2e_master = HMAC(salt, Kpsa).
+fn msg_conf_key() -> Vec<u8> {
+    let master = r::hmac(SALT, &[&KPSA]);
+    let t1 = r::hmac(&master, &[b"E2E Message Authentication Key", &[1]]);
+    r::hmac(&master, &[&t1, b"E2E Message Confidentiality Key", &[2]])
 }
 
 fn b64d(s: &str) -> Vec<u8> {
@@ -151,7 +165,7 @@ fn esprim_round_trip_between_two_nodes_through_a_transit_party() {
     .unwrap();
     assert_eq!(opened, REQUEST);
     assert_eq!(target_session, session);
-    let pairwise = r::hkdf(SALT, &KPSA, "E2E Message Confidentiality Key", 32);
+    let pairwise = msg_conf_key();
     let session_key = r::hmac(
         &pairwise,
         &[
@@ -281,6 +295,7 @@ fn esprim_refuses_keys_and_input_that_are_not_esprim() {
         suid: seam_tests::suid(14),
         kind: ObjectKind::Secret,
         material: seam::proto::Data::from_slice(&[9; 32]).unwrap(),
+        attributes: Default::default(),
     };
     n.s.device
         .client()
@@ -383,6 +398,7 @@ fn esdata_sign_then_encrypt_for_a_reader() {
             suid: seam_tests::suid(suid),
             kind: ObjectKind::Secret,
             material: seam::proto::Data::from_slice(material).unwrap(),
+            attributes: Default::default(),
         };
         s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     };
@@ -391,6 +407,7 @@ fn esdata_sign_then_encrypt_for_a_reader() {
             object: object.try_into().unwrap(),
             suid: seam_tests::suid(suid),
             key,
+            attributes: Default::default(),
         };
         s.device.client().admin(&s.admin, &s.se, vec![op]).unwrap();
     };
@@ -514,4 +531,90 @@ fn esdata_sign_then_encrypt_for_a_reader() {
     )
     .unwrap_err();
     assert!(e.to_string().contains("at most"), "{e}");
+}
+
+/// ESPrim HMACs its key into sessionESPrimKey: the key is a `Pairwise`
+/// derivation source that no generic operation runs on (so no MAC computes
+/// sessionESPrimKey in the clear), and an `Operational` use-3 key, which
+/// allows MAC, is no ESPrim key.
+#[test]
+fn an_esprim_key_does_nothing_but_esprim() {
+    let device = Device::new();
+    let n = node(&device);
+    let mut c = device.client_as(OWNER_CSE);
+    let rand = RandObject::generate(&mut c, "r1", NOW + 60).unwrap();
+    let (request, session) =
+        esprim::protect_request(&mut c, &n.key, "a", "b", &rand, NOW, REQUEST).unwrap();
+    let pairwise = msg_conf_key();
+    let session_key = r::hmac(
+        &pairwise,
+        &[
+            &rand.value,
+            &session.originator_rand.value,
+            SESSION_ESPRIM_LABEL.as_bytes(),
+        ],
+    );
+    assert_eq!(open_outside(&request, &session_key), REQUEST);
+
+    // The MAC that would be sessionESPrimKey, and generic encryption, refused.
+    let message = [
+        &rand.value[..],
+        &session.originator_rand.value,
+        SESSION_ESPRIM_LABEL.as_bytes(),
+    ]
+    .concat();
+    // (Its deriver holds no MAC grant; an admin's pairwise key granted MAC
+    // is refused for its role, below.)
+    assert_eq!(
+        c.mac(&n.key, &message).unwrap_err().reason(),
+        Some(Reason::NoPrivilege)
+    );
+    assert_eq!(
+        c.encrypt(&n.key, AeadAlg::Aes128Gcm, 12, b"", b"x")
+            .unwrap_err()
+            .reason(),
+        Some(Reason::SuidForbidsOperation)
+    );
+    assert_eq!(
+        c.decrypt(&n.key, AeadAlg::Aes128Gcm, &[0; 12], b"", &[0; 17])
+            .unwrap_err()
+            .reason(),
+        Some(Reason::SuidForbidsOperation)
+    );
+
+    // An admin's keys of SUID 13 granted MAC, encrypt and decrypt: the
+    // pairwise one does ESPrim and no MAC, the operational one MACs and no
+    // ESPrim.
+    let all = Ops::ENCRYPT.union(Ops::DECRYPT).union(Ops::MAC);
+    for (object, role) in [("pw13", KeyRole::Pairwise), ("op13", KeyRole::Operational)] {
+        let op = AdminOp::ImportPlaintext {
+            object: object.try_into().unwrap(),
+            suid: seam_tests::suid(13),
+            kind: ObjectKind::Secret,
+            material: heapless::Vec::from_slice(&[5; 32]).unwrap(),
+            attributes: KeyAttributes {
+                role,
+                not_after: None,
+            },
+        };
+        n.s.device
+            .client()
+            .admin(&n.s.admin, &n.s.se, vec![op])
+            .unwrap();
+        n.s.grant(object, OWNER_CSE, all, 13);
+    }
+    let pairwise = n.s.key("pw13", 13);
+    esprim::protect_request(&mut c, &pairwise, "a", "b", &rand, NOW, b"x")
+        .expect("a pairwise key does ESPrim");
+    assert_eq!(
+        c.mac(&pairwise, &message).unwrap_err().reason(),
+        Some(Reason::SuidForbidsOperation)
+    );
+    let operational = n.s.key("op13", 13);
+    c.mac(&operational, &message)
+        .expect("an operational key MACs");
+    match esprim::protect_request(&mut c, &operational, "a", "b", &rand, NOW, b"x").unwrap_err() {
+        JoseError::Se(se) => assert_eq!(se.reason(), Some(Reason::SuidForbidsOperation)),
+        other => panic!("expected SuidForbidsOperation, got {other}"),
+    }
 }

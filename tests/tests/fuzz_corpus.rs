@@ -78,9 +78,9 @@ fn the_seeds_are_valid_requests() {
         let mut node = fuzzing::node();
         let response = seam_tests::decode(&node.process(&fuzzing::caller(), &bytes));
         let expected = match name.as_str() {
-            "init" => 4105,                                       // already initialised (CONFLICT)
+            "init" => 4105, // already initialised (CONFLICT)
             "decrypt" | "jwe-decrypt" | "esprim-decrypt" => 4000, // the ciphertext is not authentic
-            "mac" | "sdo-create" | "sdo-retrieve" => 4103,        // not granted
+            "mac" | "sdo-create" | "sdo-retrieve" => 4103, // not granted
             "issuer-retire" => 2002,
             // Handshake seeds reach the TA's message parser, then stop: the
             // fixture grants no handshake, names no credential, has no session.

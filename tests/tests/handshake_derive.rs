@@ -192,7 +192,29 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
     mac_matches(&mut c, &auth, &chain[0]);
     let msg_conf = e2e(&mut c, E2eKey::MessageConfidentiality, "e2e-msg-conf");
     assert_eq!(msg_conf.suid, seam_tests::suid(23));
-    mac_matches(&mut c, &msg_conf, &chain[1]);
+    // Ke2e_msg_conf is the pairwise ESPrim key: it MACs nothing (a MAC
+    // would be sessionESPrimKey), so its value shows through the
+    // sessionESPrimKey it derives.
+    assert_eq!(
+        c.mac(&msg_conf, b"x").unwrap_err().reason(),
+        Some(Reason::NoPrivilege),
+        "a pairwise key's deriver is granted DERIVE and ESPrim only"
+    );
+    let (rr, or) = (b"receiver-rand-e2e", b"originator-rand-e2e");
+    let msg_session = derive(
+        &mut c,
+        &msg_conf,
+        Derivation::SessionEsPrim {
+            receiver_rand: heapless::Vec::from_slice(rr).unwrap(),
+            originator_rand: heapless::Vec::from_slice(or).unwrap(),
+        },
+        "e2e-session",
+    );
+    mac_matches(
+        &mut c,
+        &msg_session,
+        &r::hmac(&chain[1], &[rr, or, SESSION_ESPRIM_LABEL.as_bytes()]),
+    );
     let attr = e2e(&mut c, E2eKey::AttributeAuthenticity, "e2e-attr");
     assert_eq!(attr.suid, seam_tests::suid(25));
     mac_matches(&mut c, &attr, &chain[2]);
@@ -218,7 +240,7 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
     assert_eq!(
         c.mac(&pairwise, b"x").unwrap_err().reason(),
         Some(Reason::NoPrivilege),
-        "a pairwise key's deriver is granted DERIVE only"
+        "a pairwise key's deriver is granted DERIVE and ESPrim only"
     );
     let (receiver, originator) = (b"receiver-rand-01", b"originator-rand-02");
     let session = derive(
@@ -236,7 +258,8 @@ fn kpsa_e2e_keys_and_session_esprim_key_match_python() {
         &[receiver, originator, SESSION_ESPRIM_LABEL.as_bytes()],
     );
     mac_matches(&mut c, &session, &session_ref);
-    // An E2E key is no pairwise key: it does not derive session keys.
+    // The E2E message authentication key is no pairwise key: it does not
+    // derive session keys.
     assert!(c
         .derive_key(
             &auth,

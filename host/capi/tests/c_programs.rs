@@ -541,7 +541,7 @@ fn hex(bytes: &[u8]) -> String {
 /// The two SEs test_jose.c expects: A with sig, hs, kw and e2e; B with the
 /// same e2e (the pairwise ESPrim key).
 fn provision_jose(store: &Path, a: &str, b: &str) {
-    use seam_host::proto::ObjectKind;
+    use seam_host::proto::{KeyAttributes, KeyRole, ObjectKind};
     let mut c = Client::simulator(store).unwrap();
     let issuer = AdminKey::generate();
     c.init_node(&issuer.public_key()).unwrap();
@@ -554,11 +554,15 @@ fn provision_jose(store: &Path, a: &str, b: &str) {
             suid: seam_host::proto::suid::or_zero::from_u8(value).unwrap(),
         },
     };
-    let secret = |object: &str, value: u8, material: &[u8]| AdminOp::ImportPlaintext {
+    let secret = |object: &str, value: u8, material: &[u8], role| AdminOp::ImportPlaintext {
         object: name(object),
         suid: suid(value),
         kind: ObjectKind::Secret,
         material: seam_host::proto::Data::from_slice(material).unwrap(),
+        attributes: KeyAttributes {
+            role,
+            not_after: None,
+        },
     };
     let e2e = [0x3c; 32];
     for se in [a, b] {
@@ -568,7 +572,8 @@ fn provision_jose(store: &Path, a: &str, b: &str) {
             &admin,
             se,
             vec![
-                secret("e2e", 13, &e2e),
+                // ESPrim takes a pairwise key only.
+                secret("e2e", 13, &e2e, KeyRole::Pairwise),
                 grant("e2e", Ops::ENCRYPT.union(Ops::DECRYPT), 13),
             ],
         )
@@ -581,9 +586,10 @@ fn provision_jose(store: &Path, a: &str, b: &str) {
                     AdminOp::GenerateKeyPair {
                         object: name("sig"),
                         suid: suid(45),
+                        attributes: KeyAttributes::default(),
                     },
-                    secret("hs", 15, &[0x5a; 32]),
-                    secret("kw", 14, &[0x6b; 16]),
+                    secret("hs", 15, &[0x5a; 32], KeyRole::Operational),
+                    secret("kw", 14, &[0x6b; 16], KeyRole::Operational),
                 ],
             )
             .unwrap();

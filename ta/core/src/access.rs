@@ -114,7 +114,7 @@ pub fn authorize_admin(node: &NodeRecord, se: &SeRecord, cmd: &AdminCommand) -> 
 /// | role | SUID use digit | operations |
 /// |---|---|---|
 /// | `Bootstrap` (Ke) | 0 | `DERIVE` (Km, Kpsa, usage-constrained keys) only |
-/// | `Pairwise` | 3 | `DERIVE` (sessionESPrimKey) only |
+/// | `Pairwise` | 3 | `DERIVE` (sessionESPrimKey) only; ESPrim encrypt/decrypt ([`esprim_ops`]) |
 /// | `Operational` | 0 MEF, 1 MAF | `HANDSHAKE`, `SIGN`, `VERIFY`, `MAC` |
 /// | `Operational` | 2 (D)TLS | `HANDSHAKE`, `SIGN`, `VERIFY`, `DERIVE` (E2E keys from a Kpsa) |
 /// | `Operational` | 3 ESPrim | `ENCRYPT`, `DECRYPT`, `MAC` |
@@ -128,6 +128,10 @@ pub fn authorize_admin(node: &NodeRecord, se: &SeRecord, cmd: &AdminCommand) -> 
 /// E2E derivation as HMAC *message* (Ke2e_master = HMAC(salt, Kpsa)), which
 /// no operation reproduces; `SIGN`/`VERIFY` need a P-256 key, which is
 /// never a derivation source.
+///
+/// These are the generic operations. A pairwise key's `ENCRYPT`/`DECRYPT`
+/// grants are for ESPrim alone ([`esprim_ops`]), which derives
+/// sessionESPrimKey inside and never returns it.
 pub fn ops_allowed(suid: Suid, role: KeyRole) -> Ops {
     let o = |ops: &[Ops]| ops.iter().fold(Ops(0), |a, b| a.union(*b));
     match role {
@@ -140,6 +144,18 @@ pub fn ops_allowed(suid: Suid, role: KeyRole) -> Ops {
             5 => o(&[Ops::SIGN, Ops::VERIFY, Ops::MAC]),
             _ => Ops(0),
         },
+    }
+}
+
+/// What ESPrim encrypt/decrypt may use a key for: a `Pairwise` key only.
+/// ESPrim HMACs its key into sessionESPrimKey (TS-0003 §8.4.2), so the key
+/// must be a derivation source that no generic `Mac` reaches: an
+/// `Operational` use-3 key allows `MAC`, which would compute the same
+/// sessionESPrimKey in the clear.
+pub fn esprim_ops(role: KeyRole) -> Ops {
+    match role {
+        KeyRole::Pairwise => Ops::ENCRYPT.union(Ops::DECRYPT),
+        KeyRole::Bootstrap | KeyRole::Operational => Ops(0),
     }
 }
 
@@ -223,6 +239,28 @@ pub fn usable_key<'a>(
     key: &KeyRef,
     op: Ops,
 ) -> Result<&'a StoredObject, Reason> {
+    usable_key_for(se, who, key, op, ops_allowed)
+}
+
+/// The key `key` names, if the caller may use it for ESPrim `op`
+/// (`ENCRYPT` or `DECRYPT`) under `key.suid`: as [`usable_key`], but the
+/// key must be one [`esprim_ops`] allows.
+pub fn usable_esprim_key<'a>(
+    se: &'a SeRecord,
+    who: Identified,
+    key: &KeyRef,
+    op: Ops,
+) -> Result<&'a StoredObject, Reason> {
+    usable_key_for(se, who, key, op, |_, role| esprim_ops(role))
+}
+
+fn usable_key_for<'a>(
+    se: &'a SeRecord,
+    who: Identified,
+    key: &KeyRef,
+    op: Ops,
+    allowed: fn(Suid, KeyRole) -> Ops,
+) -> Result<&'a StoredObject, Reason> {
     let Some(object) = se.resolve(who.0, &key.key) else {
         let wildcard = se
             .se_acl
@@ -234,7 +272,7 @@ pub fn usable_key<'a>(
             Reason::NoPrivilege
         });
     };
-    check_key_use(se, object, who, op, key.suid)?;
+    check_key_use(se, object, who, op, key.suid, allowed)?;
     Ok(object)
 }
 
@@ -244,6 +282,7 @@ fn check_key_use(
     who: Identified,
     op: Ops,
     suid: Suid,
+    allowed: fn(Suid, KeyRole) -> Ops,
 ) -> Result<(), Reason> {
     let granted_op =
         entries_for(se, object, who).any(|e| e.ops.contains(op) && e.suid == Some(suid));
@@ -260,7 +299,7 @@ fn check_key_use(
         Some(own) if own == suid => {}
         _ => return Err(Reason::SuidMismatch),
     }
-    if !ops_allowed(suid, object.role).contains(op) {
+    if !allowed(suid, object.role).contains(op) {
         return Err(Reason::SuidForbidsOperation);
     }
     check_lifetime(object, who)
@@ -355,11 +394,11 @@ pub fn check_grant(entry: &AclEntry, object: Option<&StoredObject>) -> Result<()
 }
 
 /// The entry a caller gets on a key it derived: what the key's SUID and
-/// role allow.
+/// role allow, ESPrim included.
 pub fn creator_grant(who: Identified, suid: Suid, role: KeyRole) -> AclEntry {
     AclEntry {
         grantee: who.0,
-        ops: ops_allowed(suid, role),
+        ops: ops_allowed(suid, role).union(esprim_ops(role)),
         suid: Some(suid),
     }
 }
@@ -476,6 +515,14 @@ mod tests {
         for n in [13u8, 23, 33, 43] {
             assert_eq!(ops_allowed(suid(n), KeyRole::Pairwise), Ops::DERIVE);
         }
+        // ESPrim (which derives sessionESPrimKey inside) takes pairwise
+        // keys only: an operational use-3 key MACs.
+        assert_eq!(
+            esprim_ops(KeyRole::Pairwise),
+            Ops::ENCRYPT.union(Ops::DECRYPT)
+        );
+        assert_eq!(esprim_ops(KeyRole::Operational), Ops(0));
+        assert_eq!(esprim_ops(KeyRole::Bootstrap), Ops(0));
         // An operational key derives only with use 2 (a Kpsa's E2E keys),
         // and that use allows no MAC and no encryption.
         for n in [

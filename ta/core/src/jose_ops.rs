@@ -84,8 +84,11 @@ pub fn handle(
 }
 
 /// The sessionESPrimKey (TS-0003 §8.4.2) from the pairwise ESPrim key `key`,
-/// for one call: the caller needs `op` on it under a SUID whose use is
-/// ESPrim (3), so that no ESData or (D)TLS key doubles as an ESPrim key.
+/// for one call: the caller needs `op` on it, and it must be a `Pairwise`
+/// key ([`access::esprim_ops`]) — a derivation source no generic `Mac`
+/// reaches, since a MAC with it would return sessionESPrimKey in the clear.
+/// Its role implies use digit 3, checked again so no ESData or (D)TLS key
+/// doubles as an ESPrim key.
 fn session_esprim_key(
     store: &mut impl Store,
     who: Identified,
@@ -99,7 +102,7 @@ fn session_esprim_key(
         return Err(Reason::InvalidParameter);
     }
     let se = records::load_se(store, &key.se)?;
-    let object = access::usable_key(&se, who, key, op)?;
+    let object = access::usable_esprim_key(&se, who, key, op)?;
     if key.suid.use_digit() != 3 {
         return Err(Reason::SuidForbidsOperation);
     }

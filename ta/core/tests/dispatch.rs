@@ -747,3 +747,91 @@ fn encrypt_draws_a_fresh_nonce_each_time() {
         Some(Reason::InvalidParameter)
     );
 }
+
+/// ESPrim derives sessionESPrimKey = HMAC(key, rands ‖ label) inside, so it
+/// takes only a `Pairwise` key, on which no generic operation runs. An
+/// `Operational` use-3 key allows `MAC`, which would compute that very
+/// sessionESPrimKey in the clear: ESPrim refuses it, as it refuses the
+/// (operational) sessionESPrimKey a `Derive` stores.
+#[test]
+fn esprim_takes_only_a_pairwise_key() {
+    use seam_proto::handshake::{Derivation, Derive, SESSION_ESPRIM_LABEL};
+    use seam_proto::jose::{EsPrimRands, JoseOp, JweAlg, JweEnc};
+    let mut env = fixture();
+    let r = admin(
+        &mut env,
+        2,
+        &[
+            secret_op("pw", 23, KeyRole::Pairwise, None),
+            secret_op("op3", 23, KeyRole::Operational, None),
+        ],
+    );
+    assert_eq!(r.status, 2000, "{r:?}");
+    let r = admin(
+        &mut env,
+        3,
+        &[grant_all("pw", 23, &ALICE), grant_all("op3", 23, &ALICE)],
+    );
+    assert_eq!(r.status, 2000, "{r:?}");
+    let (receiver, originator) = ([1u8; 16], [2u8; 16]);
+    let esprim = |k: &str| {
+        Op::Jose(JoseOp::EsPrimEncrypt {
+            key: key(k, 23),
+            rands: EsPrimRands {
+                receiver: heapless::Vec::from_slice(&receiver).unwrap(),
+                originator: heapless::Vec::from_slice(&originator).unwrap(),
+            },
+            enc: JweEnc::A256Gcm,
+            header: heapless::Vec::from_slice(br#"{"alg":"dir","enc":"A256GCM"}"#).unwrap(),
+            plaintext: data(b"x"),
+        })
+    };
+    let r = call(&mut env, &ALICE, esprim("pw"));
+    assert_eq!(r.status, 2000, "{r:?}");
+    let r = call(&mut env, &ALICE, esprim("op3"));
+    assert_eq!(failed(&r), Some(Reason::SuidForbidsOperation), "{r:?}");
+
+    // Nothing generic on the pairwise key: not the MAC that is
+    // sessionESPrimKey, not a JWE `dir`, not any other.
+    let session_mac = Op::Mac {
+        key: key("pw", 23),
+        message: data(&[&receiver[..], &originator, SESSION_ESPRIM_LABEL.as_bytes()].concat()),
+    };
+    let jwe_dir = Op::Jose(JoseOp::JweEncrypt {
+        key: key("pw", 23),
+        alg: JweAlg::Dir,
+        enc: JweEnc::A128Gcm,
+        header: heapless::Vec::from_slice(br#"{"alg":"dir","enc":"A128GCM"}"#).unwrap(),
+        plaintext: data(b"x"),
+    });
+    for op in generic_ops("pw", 23)
+        .into_iter()
+        .chain([session_mac, jwe_dir])
+    {
+        let r = call(&mut env, &ALICE, op.clone());
+        assert!(
+            matches!(
+                failed(&r),
+                Some(Reason::SuidForbidsOperation) | Some(Reason::WrongObjectKind)
+            ),
+            "{op:?} answered {r:?}"
+        );
+    }
+
+    // The stored sessionESPrimKey is an operational key: no ESPrim source.
+    let r = call(
+        &mut env,
+        &ALICE,
+        Op::Derive(Derive {
+            source: key("pw", 23),
+            rule: Derivation::SessionEsPrim {
+                receiver_rand: heapless::Vec::from_slice(&receiver).unwrap(),
+                originator_rand: heapless::Vec::from_slice(&originator).unwrap(),
+            },
+            object: name("session"),
+        }),
+    );
+    assert_eq!(r.status, 2001, "{r:?}");
+    let r = call(&mut env, &ALICE, esprim("session"));
+    assert_eq!(failed(&r), Some(Reason::SuidForbidsOperation), "{r:?}");
+}

@@ -15,9 +15,10 @@
 //! A derived key is a secret in the source's SE, in the caller's own
 //! namespace (`creator`), with one ACL entry granting the caller the
 //! operations its SUID and role allow under that SUID. It is `Operational`
-//! (a sessionESPrimKey, an E2E key, Km, Kpsa), or `Pairwise` for a
-//! usage-constrained key of use digit 3 (a pairwise ESPrim key); it expires
-//! no later than its source.
+//! (a sessionESPrimKey, Km, Kpsa, the other E2E keys), or `Pairwise` for a
+//! pairwise ESPrim key: a usage-constrained key of use digit 3 and the E2E
+//! message confidentiality key (Ke2e_msg_conf); it expires no later than
+//! its source.
 
 use alloc::vec;
 use alloc::vec::Vec;
@@ -112,6 +113,11 @@ pub fn derive(
             let len = usize::from(*len);
             if !(16..=32).contains(&len) {
                 return Err(Reason::InvalidParameter);
+            }
+            if *key == E2eKey::MessageConfidentiality {
+                // Ke2e_msg_conf is the pairwise ESPrim key of the two ends
+                // (TS-0003 §8.4.2): a derivation source, never MAC'd.
+                role = KeyRole::Pairwise;
             }
             let block = e2e_key(&secret, salt, *key);
             // Use digits 3..=5 with any credential type are SUIDs.
