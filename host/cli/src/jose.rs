@@ -333,7 +333,8 @@ pub fn token(ctx: &mut Ctx, c: TokenCommand) -> Outcome {
 }
 
 pub const ESPRIM_EXAMPLE: &str = "\
-Example (originator CAE-1 to target CSE-IN, sharing the ESPrim key e2e-msg):
+Example (originator CAE-1 to target CSE-IN, sharing the pairwise ESPrim key e2e-msg: derived
+as Ke2e_msg_conf, or imported with --role pairwise):
   target$     seam esprim rand --id rand-1 --expiry 1900000000 > rand.json   # publish it
   originator$ seam esprim protect ae/e2e-msg --in request.json --from CAE-1 --to CSE-IN \\
                 --receiver-rand rand.json --session session.json > request.esprim
@@ -345,7 +346,7 @@ Example (originator CAE-1 to target CSE-IN, sharing the ESPrim key e2e-msg):
                 --session session.json
 
 TS-0003 8.4.2: the ESPrim object is a compact JWE (dir, A256GCM) whose key, the
-sessionESPrimKey, the SE derives for each call from the pairwise ESPrim key (SUID use 3)
+sessionESPrimKey, the SE derives for each call from the pairwise ESPrim key (role pairwise)
 and the two random objects, and never stores or returns. The session file holds only
 public values (identities, random objects). unprotect exits 1 with the reason when the
 object is refused or does not authenticate.";

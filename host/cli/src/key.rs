@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
-use clap::{ArgGroup, Args, Subcommand};
+use clap::{ArgGroup, Args, Subcommand, ValueEnum};
 use seam::bundle::{secret_from_hex, Material};
-use seam::proto::{AdminOp, AdminOutcome, ObjectInfo, ObjectKind};
+use seam::proto::{AdminOp, AdminOutcome, KeyAttributes, KeyRole, ObjectInfo, ObjectKind};
 use serde_json::json;
 use zeroize::Zeroizing;
 
@@ -86,9 +86,31 @@ pub struct ImportArgs {
     /// Send the credential in the clear (only for an SE created with --allow-plaintext-import).
     #[arg(long)]
     plaintext: bool,
+    /// What the key is for, fixed for its life: operational (used directly
+    /// as its SUID allows), bootstrap (a Ke: derives only, SUID use 0) or
+    /// pairwise (a pairwise ESPrim key: ESPrim and derive only, SUID use 3).
+    #[arg(long, value_enum, default_value = "operational")]
+    role: Role,
     /// The SE admin's private key (PEM).
     #[arg(long, value_name = "ADMIN.pem")]
     sign_with: PathBuf,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Role {
+    Operational,
+    Bootstrap,
+    Pairwise,
+}
+
+impl From<Role> for KeyRole {
+    fn from(r: Role) -> Self {
+        match r {
+            Role::Operational => KeyRole::Operational,
+            Role::Bootstrap => KeyRole::Bootstrap,
+            Role::Pairwise => KeyRole::Pairwise,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -214,6 +236,10 @@ fn import(ctx: &mut Ctx, a: ImportArgs) -> Outcome {
     };
     let admin = input::signing_key(&a.sign_with)?;
     let what = format!("seam key import {path}");
+    let attributes = KeyAttributes {
+        role: a.role.into(),
+        not_after: None,
+    };
     let client = ctx.client()?;
     let outcomes = if a.plaintext {
         let op = AdminOp::ImportPlaintext {
@@ -222,18 +248,19 @@ fn import(ctx: &mut Ctx, a: ImportArgs) -> Outcome {
             kind: material.kind(),
             material: seam::proto::Data::from_slice(material.bytes())
                 .map_err(|_| Failure::usage("the credential is too large"))?,
-            attributes: Default::default(),
+            attributes,
         };
         client.admin(&admin, &path.se, vec![op]).what(&what)?
     } else {
         client
-            .import_wrapped(
+            .import_wrapped_with(
                 &admin,
                 &path.se,
                 &path.key,
                 suid,
                 material.kind(),
                 material.bytes(),
+                attributes,
             )
             .what(&what)?
     };

@@ -22,6 +22,8 @@ fn node() -> Env {
         "13",
         "--psk",
         KEY,
+        "--role",
+        "pairwise",
         "--sign-with",
         "admin.pem",
     ])
@@ -154,6 +156,34 @@ fn esprim_through_the_command_line() {
 
     cse.write("garbage.esprim", b"not.an.esprim");
     cse.write("bad-rand.json", br#"{"esprimRandID":"x"}"#);
+    // An operational key of SUID 13 (it may MAC, so it would hand out the
+    // sessionESPrimKey): no ESPrim key.
+    cse.seam(&[
+        "key",
+        "import",
+        "operator/op13",
+        "--suid",
+        "13",
+        "--psk",
+        KEY,
+        "--sign-with",
+        "admin.pem",
+    ])
+    .ok();
+    cse.seam(&[
+        "acl",
+        "grant",
+        "operator/op13",
+        "--to",
+        &me(),
+        "--ops",
+        "encrypt,decrypt,mac",
+        "--suid",
+        "13",
+        "--sign-with",
+        "admin.pem",
+    ])
+    .ok();
     let unprotect = |extra: &[&'static str]| -> Vec<&'static str> {
         let mut args = vec![
             "esprim",
@@ -276,6 +306,25 @@ fn esprim_through_the_command_line() {
             ],
             3,
             "4103",
+        ),
+        (
+            vec![
+                "esprim",
+                "protect",
+                "operator/op13",
+                "--in",
+                "request.esprim",
+                "--from",
+                "a",
+                "--to",
+                "b",
+                "--receiver-rand",
+                "rand.json",
+                "--now",
+                "1000",
+            ],
+            3,
+            "SUID or role does not allow",
         ),
     ];
     let cases: Vec<(&[&str], i32, &str)> = cases

@@ -5,8 +5,9 @@
 #   provision_jose.sh ISSUER.pem SE_A SE_B [seam global options...]
 #
 # SE_A: sig (P-256, SUID 45), hs (32-byte secret, 15), kw (16-byte secret,
-# 14), e2e (32-byte secret, 13); SE_B: e2e, the same secret (the pairwise
-# ESPrim key). SEs of those names left by an earlier run are retired first.
+# 14), e2e (32-byte secret, 13, role pairwise); SE_B: e2e, the same secret
+# (the pairwise ESPrim key, which only ESPrim may use). SEs of those names
+# left by an earlier run are retired first.
 set -eu
 [ $# -ge 3 ] || { echo "usage: $0 ISSUER.pem SE_A SE_B [seam options...]" >&2; exit 2; }
 issuer=$1
@@ -24,7 +25,7 @@ for se in "$a" "$b"; do
     seam "$@" keygen --out "$work/$se.pem" >"$work/$se.pub.pem"
     seam "$@" se create "$se" --admin "$work/$se.pub.pem" --sign-with "$issuer" >/dev/null
     admin="--sign-with $work/$se.pem"
-    printf '%s\n' "$e2e" | seam "$@" key import "$se/e2e" --suid 13 --psk-stdin $admin >/dev/null
+    printf '%s\n' "$e2e" | seam "$@" key import "$se/e2e" --suid 13 --psk-stdin --role pairwise $admin >/dev/null
     seam "$@" acl grant "$se/e2e" --to "$me" --ops encrypt,decrypt --suid 13 $admin >/dev/null
 done
 admin="--sign-with $work/$a.pem"

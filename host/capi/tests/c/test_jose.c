@@ -5,7 +5,8 @@
  * Usage: test_jose BACKEND STORE_DIR SE_A SE_B
  *   SE_A  keys sig (P-256, SUID 45: sign,verify), hs (32-byte secret, SUID
  *         15: mac), kw (16-byte secret, SUID 14: encrypt,decrypt), e2e
- *         (32-byte secret, SUID 13: encrypt,decrypt)
+ *         (32-byte secret, SUID 13, role pairwise: encrypt,decrypt, which
+ *         for a pairwise key means ESPrim only)
  *   SE_B  e2e, the same secret as SE_A's (the pairwise ESPrim key)
  *
  * Prints one line per failed check and ends with "N passed, N failed".
