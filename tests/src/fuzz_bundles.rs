@@ -75,6 +75,7 @@ fn key(k: &KeyChoice) -> BundleKey {
             1 => Material::EcP256(bytes),
             _ => Material::Data(bytes),
         },
+        attributes: Default::default(),
     }
 }
 

@@ -85,10 +85,12 @@ pub fn node() -> FuzzNode {
                     suid: crate::fuzz_requests::suid(PSK_SUID),
                     kind: ObjectKind::Secret,
                     material: seam::proto::HeapVec::from_slice(&[9; 16]).expect("psk"),
+                    attributes: Default::default(),
                 },
                 AdminOp::GenerateKeyPair {
                     object: name(SIGNING),
                     suid: crate::fuzz_requests::suid(SIGNING_SUID),
+                    attributes: Default::default(),
                 },
                 grant(PSK, Who::Group(61001), PSK_SUID),
                 grant(SIGNING, Who::Group(61001), SIGNING_SUID),

@@ -14,8 +14,9 @@
 
 use arbitrary::{Arbitrary, Unstructured};
 use seam::proto::{
-    AclEntry, AdminOp, AeadAlg, ClientId, Digest, GrantTarget, HashAlg, IssuerOp, KeyRef, Name,
-    ObjectKind, Op, Ops, Reply, Request, Response, SignInput, Signature, Suid as WireSuid,
+    AclEntry, AdminOp, AeadAlg, ClientId, Digest, GrantTarget, HashAlg, IssuerOp, KeyAttributes,
+    KeyRef, KeyRole, Name, ObjectKind, Op, Ops, Reply, Request, Response, SignInput, Signature,
+    Suid as WireSuid,
 };
 use seam::{AdminKey, CommandSigner};
 use seam_core::Caller;
@@ -246,7 +247,8 @@ fn use_op(se: Name, object: Name, suid: WireSuid, what: &Use) -> Op {
         Use::Encrypt(a, nonce, aad, pt) => Op::Encrypt {
             key,
             alg: alg(*a),
-            nonce: data(nonce),
+            // Encrypt draws its nonce inside: the fuzzer picks its length.
+            nonce_len: u8::try_from(nonce.len()).unwrap_or(u8::MAX),
             aad: heap_data(aad),
             plaintext: heap_data(pt),
         },
@@ -297,11 +299,13 @@ fn admin_op(choice: &AdminChoice) -> AdminOp {
         AdminChoice::Generate(o, s) => AdminOp::GenerateKeyPair {
             object: o.name(),
             suid: s.value(),
+            attributes: KeyAttributes::default(),
         },
         AdminChoice::Secret(o, s, len) => AdminOp::GenerateSecret {
             object: o.name(),
             suid: s.value(),
             len: *len,
+            attributes: attributes(*len),
         },
         AdminChoice::Import(o, s, kind, material) => AdminOp::ImportPlaintext {
             object: o.name(),
@@ -312,6 +316,7 @@ fn admin_op(choice: &AdminChoice) -> AdminOp {
                 _ => ObjectKind::Data,
             },
             material: heap_data(material),
+            attributes: attributes(material.first().copied().unwrap_or(0)),
         },
         AdminChoice::Delete(o) => AdminOp::Delete { object: o.name() },
         AdminChoice::Grant(o, who, ops, s) => AdminOp::Grant {
@@ -532,5 +537,17 @@ pub fn run(data: &[u8]) {
         if u.is_empty() {
             break;
         }
+    }
+}
+
+/// Every role, so the fuzzer reaches derivation sources and pairwise keys.
+fn attributes(n: u8) -> KeyAttributes {
+    KeyAttributes {
+        role: match n % 3 {
+            0 => KeyRole::Operational,
+            1 => KeyRole::Bootstrap,
+            _ => KeyRole::Pairwise,
+        },
+        not_after: None,
     }
 }

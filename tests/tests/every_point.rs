@@ -190,14 +190,17 @@ fn script<S: Backing>() -> Vec<Command<S>> {
         }),
         ("generate a key pair and a secret", |c| {
             let ops = vec![
+                // A P-256 key is a certificate credential: tens digit 4.
                 AdminOp::GenerateKeyPair {
                     object: seam::client::name("sig").unwrap(),
-                    suid: s(25),
+                    suid: s(45),
+                    attributes: Default::default(),
                 },
                 AdminOp::GenerateSecret {
                     object: seam::client::name("aes").unwrap(),
                     suid: s(24),
                     len: 16,
+                    attributes: Default::default(),
                 },
             ];
             c.me().admin(&c.admin_a, "alpha", ops).map(|_| ())
@@ -216,7 +219,7 @@ fn script<S: Backing>() -> Vec<Command<S>> {
         }),
         ("grants", |c| {
             let ops = vec![
-                grant("sig", OWNER, Ops::SIGN, 25),
+                grant("sig", OWNER, Ops::SIGN, 45),
                 grant("aes", OWNER, Ops::ENCRYPT.union(Ops::DECRYPT), 24),
                 grant("psk", Who::Me, Ops::DERIVE.union(Ops::HANDSHAKE), 10),
                 grant("*", OWNER, Ops::CREATE, 12),
@@ -232,11 +235,13 @@ fn script<S: Backing>() -> Vec<Command<S>> {
                     name: "cert".into(),
                     suid: s(42),
                     material: Material::EcP256(Zeroizing::new(vec![3; 32])),
+                    attributes: Default::default(),
                 },
                 BundleKey {
                     name: "blob".into(),
                     suid: s(14),
                     material: Material::Data(Zeroizing::new(b"opaque".to_vec())),
+                    attributes: Default::default(),
                 },
             ];
             let grants = [BundleGrant {
@@ -250,17 +255,6 @@ fn script<S: Backing>() -> Vec<Command<S>> {
             Bundle::create(&c.admin_b, &node, "beta", counter, &keys, &grants)?
                 .apply(&mut me)
                 .map(|_| ())
-        }),
-        ("derive Km", |c| {
-            let source = seam::KeyRef {
-                se: seam::client::name("alpha").unwrap(),
-                key: seam::client::name("psk").unwrap(),
-                suid: s(10),
-            };
-            let rule = Derivation::Km {
-                maf_id: "maf.example".try_into().unwrap(),
-            };
-            c.me().derive_key(&source, rule, "km").map(|_| ())
         }),
         ("a TLS PSK handshake exports Ke", |c| {
             // Protocol version 2: the engine's client session in the TA,
@@ -280,9 +274,22 @@ fn script<S: Backing>() -> Vec<Command<S>> {
                 Step::ExportKey {
                     label: OneM2mExport::Bootstrap,
                     object: seam::client::name("ke").unwrap(),
+                    suid: None,
                 },
             )?;
             owner.handshake_close(opened.session)
+        }),
+        ("derive Km", |c| {
+            // From the exported Ke: only a Bootstrap key derives Km (issue 11).
+            let source = seam::KeyRef {
+                se: seam::client::name("alpha").unwrap(),
+                key: seam::client::name("ke").unwrap(),
+                suid: s(10),
+            };
+            let rule = Derivation::Km {
+                maf_id: "maf.example".try_into().unwrap(),
+            };
+            c.me().derive_key(&source, rule, "km").map(|_| ())
         }),
         ("SDO create", |c| {
             c.client(OWNER).sdo_create("alpha", "note", b"first")

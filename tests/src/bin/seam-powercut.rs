@@ -199,7 +199,7 @@ impl Device2 {
                 let entry = AclEntry {
                     grantee: CSE.id(),
                     ops: Ops::SIGN.union(Ops::VERIFY).union(Ops::CREATE),
-                    suid: Some(suid25()),
+                    suid: Some(suid45()),
                 };
                 self.admin_command(i, vec![grant("*", entry)])
             }
@@ -215,7 +215,8 @@ impl Device2 {
                     }
                     ops.push(AdminOp::GenerateKeyPair {
                         object,
-                        suid: suid25(),
+                        suid: suid45(),
+                        attributes: Default::default(),
                     });
                     self.admin_command(i, ops)
                 }
@@ -269,15 +270,17 @@ fn grant(object: &str, entry: AclEntry) -> AdminOp {
     }
 }
 
-fn suid25() -> seam::proto::Suid {
-    seam::proto::Suid::new(25).expect("25 is a SUID")
+/// The signing keys' SUID: a P-256 key is a certificate credential (tens
+/// digit 4, issue 11), for ESData signatures (5).
+fn suid45() -> seam::proto::Suid {
+    seam::proto::Suid::new(45).expect("45 is a SUID")
 }
 
 fn key_ref(name: &str) -> KeyRef {
     KeyRef {
         se: seam::client::name(MAIN).expect("name"),
         key: seam::client::name(name).expect("name"),
-        suid: suid25(),
+        suid: suid45(),
     }
 }
 

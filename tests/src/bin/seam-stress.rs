@@ -40,7 +40,7 @@ use seam::dtls::{
     cert, Config, Connection, OwnCertificate, PeerTrust, RandomSource, Role, SeamSecrets, Suite,
     TaCredentials, Variant,
 };
-use seam::proto::{AclEntry, AdminOp, Ops};
+use seam::proto::{AclEntry, AdminOp, KeyAttributes, Ops, Reason};
 use seam::{identity, AdminKey, Client, CommandSigner, KeyRef};
 use seam_tests::{Device, Who, TEST_ISSUER_SCALAR};
 
@@ -78,7 +78,8 @@ fn key(name: &str, v: u8) -> KeyRef {
     }
 }
 
-const SIG: (&str, u8) = ("sig", 25);
+// A P-256 key is a certificate credential: SUID tens digit 4 (issue 11).
+const SIG: (&str, u8) = ("sig", 45);
 const AES: (&str, u8) = ("aes", 23);
 const PSK: (&str, u8) = ("psk", 12);
 const CERT: (&str, u8) = ("cert", 42);
@@ -122,6 +123,7 @@ fn setup() -> Result<(), String> {
         object: name(PSK.0),
         suid: suid(PSK.1),
         len: 32,
+        attributes: KeyAttributes::default(),
     }];
     for who in grantees() {
         x.push(AdminOp::Grant {
@@ -141,20 +143,24 @@ fn setup() -> Result<(), String> {
         AdminOp::GenerateKeyPair {
             object: name(SIG.0),
             suid: suid(SIG.1),
+            attributes: KeyAttributes::default(),
         },
         AdminOp::GenerateSecret {
             object: name(AES.0),
             suid: suid(AES.1),
             len: 16,
+            attributes: KeyAttributes::default(),
         },
         AdminOp::GenerateSecret {
             object: name(PSK.0),
             suid: suid(PSK.1),
             len: 32,
+            attributes: KeyAttributes::default(),
         },
         AdminOp::GenerateKeyPair {
             object: name(CERT.0),
             suid: suid(CERT.1),
+            attributes: KeyAttributes::default(),
         },
     ];
     for who in grantees() {
@@ -298,12 +304,11 @@ impl Worker {
 
     fn aead(&mut self) -> Outcome {
         let k = key(AES.0, AES.1);
-        let mut nonce = [0u8; 12];
-        self.rng.fill(&mut nonce);
         let msg = format!("client {} says {}", self.id, self.rng.next());
-        let ct = self
+        // The SE draws the nonce (issue 11).
+        let (nonce, ct) = self
             .client
-            .encrypt(&k, seam::AeadAlg::Aes128Gcm, &nonce, b"aad", msg.as_bytes())
+            .encrypt(&k, seam::AeadAlg::Aes128Gcm, 12, b"aad", msg.as_bytes())
             .map_err(e)?;
         let pt = self
             .client
@@ -334,7 +339,7 @@ impl Worker {
         let name = format!("o{}", self.id);
         let data = self.rng.next().to_be_bytes();
         match self.client.sdo_create(SE, &name, &data) {
-            Err(err) if err.status() == 5106 => {}
+            Err(err) if err.reason() == Some(Reason::AlreadyExists) => {}
             other => other.map_err(e)?,
         }
         let more = self.rng.next().to_be_bytes();
@@ -435,6 +440,7 @@ impl Worker {
                     object: object.clone(),
                     suid: suid(AES.1),
                     len: 16,
+                    attributes: KeyAttributes::default(),
                 }
             };
             match self.client.admin(&admin, SE, vec![op]) {
@@ -442,9 +448,10 @@ impl Worker {
                     self.secret_exists = !self.secret_exists;
                     return Ok(());
                 }
-                Err(err) if err.status() == 4105 => continue,
+                // Another admin command took the counter: retry.
+                Err(err) if err.reason() == Some(Reason::StaleCounter) => continue,
                 // Left by a killed predecessor: now we know.
-                Err(err) if err.status() == 5106 || err.status() == 4004 => {
+                Err(err) if err.reason() == Some(Reason::AlreadyExists) || err.status() == 4004 => {
                     self.secret_exists = !self.secret_exists;
                 }
                 Err(err) => return Err(err.to_string()),
