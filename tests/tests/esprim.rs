@@ -591,7 +591,7 @@ fn an_esprim_key_does_nothing_but_esprim() {
             object: object.try_into().unwrap(),
             suid: seam_tests::suid(13),
             kind: ObjectKind::Secret,
-            material: heapless::Vec::from_slice(&[5; 32]).unwrap(),
+            material: seam::proto::Data::from_slice(&[5; 32]).unwrap(),
             attributes: KeyAttributes {
                 role,
                 not_after: None,

@@ -336,7 +336,7 @@ fn a_handshake_uses_the_callers_own_key_not_the_admins_of_that_name() {
         object: "shadow".try_into().unwrap(),
         suid: seam_tests::suid(22),
         kind: ObjectKind::Secret,
-        material: heapless::Vec::from_slice(&[0xad; 32]).unwrap(),
+        material: seam::proto::Data::from_slice(&[0xad; 32]).unwrap(),
         attributes: KeyAttributes::default(),
     };
     s.device

@@ -243,7 +243,7 @@ fn kc_export_takes_the_callers_suid_and_the_credentials_lifetime() {
         object: object.try_into().unwrap(),
         suid: seam_tests::suid(11),
         kind: ObjectKind::Secret,
-        material: heapless::Vec::from_slice(&PSK).unwrap(),
+        material: seam::proto::Data::from_slice(&PSK).unwrap(),
         attributes: seam::proto::KeyAttributes {
             role: seam::proto::KeyRole::Operational,
             not_after: Some(not_after),
@@ -836,7 +836,7 @@ fn a_credential_expiring_mid_session_ends_it() {
             object: "brief".try_into().unwrap(),
             suid: seam_tests::suid(12),
             kind: ObjectKind::Secret,
-            material: heapless::Vec::from_slice(&PSK).unwrap(),
+            material: seam::proto::Data::from_slice(&PSK).unwrap(),
             attributes: seam::proto::KeyAttributes {
                 role: seam::proto::KeyRole::Operational,
                 not_after: Some(START_S + 60),

@@ -348,7 +348,7 @@ fn key(object: &str, s: u8) -> KeyRef {
 }
 
 fn data(bytes: &[u8]) -> Data {
-    heapless::Vec::from_slice(bytes).unwrap()
+    HeapVec::from_slice(bytes).unwrap()
 }
 
 fn secret_op(object: &str, s: u8, role: KeyRole, not_after: Option<u64>) -> AdminOp {
@@ -390,15 +390,15 @@ fn generic_ops(k: &str, s: u8) -> [Op; 6] {
             key: key(k, s),
             alg: AeadAlg::Aes128Gcm,
             nonce_len: 12,
-            aad: heapless::Vec::new(),
+            aad: HeapVec::new(),
             plaintext: data(&[0; 32]),
         },
         Op::Decrypt {
             key: key(k, s),
             alg: AeadAlg::Aes128Gcm,
             nonce: heapless::Vec::from_slice(&[0; 12]).unwrap(),
-            aad: heapless::Vec::new(),
-            ciphertext: heapless::Vec::from_slice(&[0; 32]).unwrap(),
+            aad: HeapVec::new(),
+            ciphertext: HeapVec::from_slice(&[0; 32]).unwrap(),
         },
         sign(k, s),
         Op::Verify {
@@ -692,7 +692,7 @@ fn keys_expire_and_derived_keys_inherit_the_cap() {
         key: key("old", 14),
         alg: AeadAlg::Aes128Gcm,
         nonce_len: 12,
-        aad: heapless::Vec::new(),
+        aad: HeapVec::new(),
         plaintext: data(b"x"),
     };
     let r = call(&mut env, &ALICE, encrypt);
@@ -732,7 +732,7 @@ fn encrypt_draws_a_fresh_nonce_each_time() {
         key: key("aes", 14),
         alg: AeadAlg::Aes128Ccm,
         nonce_len: len,
-        aad: heapless::Vec::new(),
+        aad: HeapVec::new(),
         plaintext: data(b"same"),
     };
     let nonce = |env: &mut Env| match call(env, &ALICE, encrypt(13)).reply {
@@ -782,7 +782,7 @@ fn esprim_takes_only_a_pairwise_key() {
                 originator: heapless::Vec::from_slice(&originator).unwrap(),
             },
             enc: JweEnc::A256Gcm,
-            header: heapless::Vec::from_slice(br#"{"alg":"dir","enc":"A256GCM"}"#).unwrap(),
+            header: HeapVec::from_slice(br#"{"alg":"dir","enc":"A256GCM"}"#).unwrap(),
             plaintext: data(b"x"),
         })
     };
@@ -801,7 +801,7 @@ fn esprim_takes_only_a_pairwise_key() {
         key: key("pw", 23),
         alg: JweAlg::Dir,
         enc: JweEnc::A128Gcm,
-        header: heapless::Vec::from_slice(br#"{"alg":"dir","enc":"A128GCM"}"#).unwrap(),
+        header: HeapVec::from_slice(br#"{"alg":"dir","enc":"A128GCM"}"#).unwrap(),
         plaintext: data(b"x"),
     });
     for op in generic_ops("pw", 23)
