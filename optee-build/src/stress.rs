@@ -20,6 +20,16 @@
 //! 53273), so it is not that one; where the wait is stuck (driver, supplicant
 //! or an OP-TEE thread whose RPC the kill cut) is not yet known. The TA
 //! itself no longer panics there (its store uses the storage system calls).
+//! Seen again with the static request buffer (seed 1796007347251661432, 4
+//! clients): after the 30 s memory sample nothing more; OP-TEE's secure log
+//! ends with its two threads (0 and 1) sleeping and waking on one wait
+//! queue, thread 0 last seen going to sleep, and from then on the core's
+//! notification test watchdog counts a timeout every second ("WD call_count
+//! 54, timeout_count 1", ...): the normal world never makes the yielding
+//! bottom-half call again, so no OP-TEE thread comes free. Only threads 0
+//! and 1 ever appear in the log; whether more threads (CFG_NUM_THREADS)
+//! would keep the bottom half serviced was not tried (it means building
+//! optee-os here instead of taking Debian's).
 //! `--no-kill` leaves the kills out (test-all uses it).
 
 use std::time::Duration;

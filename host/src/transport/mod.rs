@@ -9,7 +9,7 @@ pub mod tee;
 #[cfg(feature = "simulator")]
 pub use simulator::Simulator;
 #[cfg(feature = "tee")]
-pub use tee::Tee;
+pub use tee::{AllocFailures, TaStats, Tee};
 
 use crate::Error;
 

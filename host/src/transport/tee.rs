@@ -85,6 +85,18 @@ pub struct TaStats {
     pub stack_size: u32,
     /// Handshake sessions the TA holds (None from a TA that does not say).
     pub handshakes: Option<u32>,
+    /// Failed heap allocations since the TA instance started, the largest
+    /// one asked for, and the bytes in use when it failed (None from a TA
+    /// that does not say).
+    pub alloc_failures: Option<AllocFailures>,
+}
+
+/// Heap allocations the TA could not make (OP-TEE's malloc statistics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AllocFailures {
+    pub count: u32,
+    pub biggest: u32,
+    pub in_use_at_biggest: u32,
 }
 
 impl Tee {
@@ -348,8 +360,8 @@ impl Tee {
     pub fn ta_stats(&mut self) -> Result<TaStats, Error> {
         let (res, origin, n) = self.invoke(CMD_STATS, None);
         let out = self.response(n);
-        // A TA before the sixth word sends five.
-        if res != raw::TEEC_SUCCESS || (n != 20 && n != 24) {
+        // Older TAs send five or six words.
+        if res != raw::TEEC_SUCCESS || !matches!(n, 20 | 24 | 36) {
             return Err(Error::Transport(format!(
                 "TA stats: {} from {}",
                 describe(res),
@@ -363,7 +375,12 @@ impl Tee {
             heap_size: w(2),
             stack_peak: w(3),
             stack_size: w(4),
-            handshakes: (n == 24).then(|| w(5)),
+            handshakes: (n >= 24).then(|| w(5)),
+            alloc_failures: (n >= 36).then(|| AllocFailures {
+                count: w(6),
+                biggest: w(7),
+                in_use_at_biggest: w(8),
+            }),
         })
     }
 }

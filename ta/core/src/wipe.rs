@@ -56,6 +56,11 @@ pub fn wipe(mut bytes: Vec<u8>) {
     bytes.zeroize();
 }
 
+/// Wipes a buffer the platform keeps (a static one) for its next use.
+pub fn wipe_slice(bytes: &mut [u8]) {
+    bytes.zeroize();
+}
+
 /// Wipes what a decoded request holds of secrets: key material, data
 /// objects, plaintext and messages.
 pub fn wipe_request(request: &mut Request) {

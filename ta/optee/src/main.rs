@@ -242,6 +242,35 @@ fn invoke_command(session: &mut Session, cmd_id: u32, params: &mut ParametersAny
     }
 }
 
+/// The request's copy out of shared memory. Static, not on the heap: a
+/// request is the largest buffer of a call, and on a heap fragmented by
+/// long-lived allocations a 16 KiB copy failed with 17 KiB of 128 KiB in
+/// use (`cargo optee stress`, 16 clients). One buffer is enough because
+/// entry points are serialized (single-instance TA, not concurrent).
+struct RequestBuffer(UnsafeCell<[u8; MAX_MESSAGE + 1]>);
+// SAFETY: entry points are serialized by OP-TEE.
+unsafe impl Sync for RequestBuffer {}
+static REQUEST: RequestBuffer = RequestBuffer(UnsafeCell::new([0; MAX_MESSAGE + 1]));
+
+/// The first `len` bytes of [`REQUEST`], wiped when dropped: requests carry
+/// secrets (key material, data objects, plaintext).
+struct RequestCopy(&'static mut [u8]);
+
+impl RequestCopy {
+    fn take(len: usize) -> RequestCopy {
+        // SAFETY: entry points are serialized, and the one `RequestCopy` of
+        // a call is dropped before the call returns.
+        let buffer = unsafe { &mut *REQUEST.0.get() };
+        RequestCopy(&mut buffer[..len])
+    }
+}
+
+impl Drop for RequestCopy {
+    fn drop(&mut self) {
+        seam_core::wipe::wipe_slice(self.0);
+    }
+}
+
 fn process(session: &mut Session, params: &mut ParametersAny) -> Result<()> {
     let caller = session.caller.ok_or(ErrorKind::AccessDenied)?;
     params.2.as_none()?;
@@ -252,8 +281,9 @@ fn process(session: &mut Session, params: &mut ParametersAny) -> Result<()> {
     // under us). Anything past MAX_MESSAGE is not copied: one byte more is
     // enough for seam-core to refuse it with a proper response.
     let len = input.buffer_len().min(MAX_MESSAGE + 1);
-    let mut request = alloc::vec![0u8; len];
-    input.read_at(0, &mut request)?;
+    let copy = RequestCopy::take(len);
+    input.read_at(0, copy.0)?;
+    let request: &[u8] = copy.0;
 
     let response = match session.pending.take() {
         Some((req, resp)) if req == request => {
@@ -264,20 +294,27 @@ fn process(session: &mut Session, params: &mut ParametersAny) -> Result<()> {
             // A different request: the held response is dropped, wiped.
             seam_core::wipe::wipe(req);
             seam_core::wipe::wipe(resp);
-            stack::measured(|| se().process(&caller, &request))
+            stack::measured(|| se().process(&caller, request))
         }
-        None => stack::measured(|| se().process(&caller, &request)),
+        None => stack::measured(|| se().process(&caller, request)),
     };
     if response.len() > output.buffer_len() {
+        // The caller asks again with a bigger buffer: the request is kept
+        // to recognise it (and not run it twice).
+        let mut held = Vec::new();
+        if held.try_reserve_exact(request.len()).is_err() {
+            seam_core::wipe::wipe(response);
+            return Err(ErrorKind::OutOfMemory.into());
+        }
+        held.extend_from_slice(request);
         // SAFETY: for SHORT_BUFFER the size reports the length needed.
         unsafe { output.set_updated_size_unchecked(response.len()) };
-        session.pending = Some((request, response));
+        session.pending = Some((held, response));
         return Err(ErrorKind::ShortBuffer.into());
     }
     let written = output.set_output(&response);
-    // Requests and responses carry secrets (key material, data objects,
-    // plaintext, key blocks): neither outlives the call in TA memory.
-    seam_core::wipe::wipe(request);
+    // Responses carry secrets too (key material, data objects, plaintext,
+    // key blocks): none outlives the call in TA memory.
     seam_core::wipe::wipe(response);
     written
 }
@@ -305,7 +342,7 @@ fn stats(params: &mut ParametersAny) -> Result<()> {
     let mut m = MallocStats::default();
     // SAFETY: `m` has the layout of struct pta_stats_alloc.
     unsafe { malloc_get_stats(&mut m) };
-    let mut bytes = [0u8; 24];
+    let mut bytes = [0u8; 36];
     for (i, v) in [
         m.allocated,
         m.max_allocated,
@@ -313,14 +350,21 @@ fn stats(params: &mut ParametersAny) -> Result<()> {
         stack::high_water() as u32,
         stack::STACK_SIZE as u32,
         se().handshake_count() as u32,
+        m.num_alloc_fail,
+        m.biggest_alloc_fail,
+        m.biggest_alloc_fail_used,
     ]
     .into_iter()
     .enumerate()
     {
         bytes[i * 4..i * 4 + 4].copy_from_slice(&v.to_le_bytes());
     }
-    // Older hosts ask for exactly the first five.
-    let n = if out.buffer_len() >= 24 { 24 } else { 20 };
+    // Older hosts ask for exactly the first five or six words.
+    let n = match out.buffer_len() {
+        36.. => 36,
+        24..=35 => 24,
+        _ => 20,
+    };
     out.set_output(&bytes[..n])
 }
 

@@ -141,7 +141,11 @@ impl Store for TeeStore {
         if res != raw::TEE_SUCCESS {
             return Err(map(res));
         }
-        let mut data = alloc::vec![0u8; info.data_size as usize];
+        // Fallible, like the request copy: no record read aborts the TA.
+        let mut data = Vec::new();
+        data.try_reserve_exact(info.data_size as usize)
+            .map_err(|_| StoreError::Failure)?;
+        data.resize(info.data_size as usize, 0);
         if !data.is_empty() {
             let mut read = 0u64;
             // SAFETY: `data` is writable for its length; `read` is an out-pointer.

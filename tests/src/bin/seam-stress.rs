@@ -25,10 +25,12 @@
 //! refusals are counted apart ("quota"), as the design's answer, not as
 //! failures.
 //!
-//! It prints, per operation, the count, unexpected failures, quota
-//! refusals, p50 and p99 latency; then the TA's heap and stack peaks and the
-//! handshake sessions it still holds once every client is gone (from the
-//! TA's STATS command).
+//! It prints the TA's memory every 30 s, then, per operation, the count,
+//! unexpected failures, quota refusals, p50 and p99 latency; then the TA's
+//! heap and stack peaks, the handshake sessions it still holds once every
+//! client is gone and the heap allocations it could not make (from the TA's
+//! STATS command). Passes with 0 unexpected failures, 0 sessions left and 0
+//! failed allocations.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
@@ -224,6 +226,9 @@ struct Worker {
 
 type Outcome = Result<(), String>;
 
+/// How often the parent samples the TA's memory.
+const SAMPLE_EVERY: Duration = Duration::from_secs(30);
+
 /// How a handshake refused by a quota is reported.
 const QUOTA: &str = "quota: ";
 
@@ -401,8 +406,19 @@ impl Worker {
             if c.is_established() && s.is_established() {
                 break;
             }
-            if let Some(err) = c.error().or(s.error()) {
-                return Err(quota_or(format!("{suite:?}: {err}")));
+            // A quota refusal on one end reaches the other as an alert
+            // (internal_error): the end that was refused says why.
+            let errors: Vec<String> = [c.error(), s.error()]
+                .into_iter()
+                .flatten()
+                .map(|err| quota_or(format!("{suite:?}: {err}")))
+                .collect();
+            if let Some(err) = errors
+                .iter()
+                .find(|e| e.starts_with(QUOTA))
+                .or(errors.first())
+            {
+                return Err(err.clone());
             }
             while let Some(d) = c.poll_output() {
                 let _ = s.handle_input(&d, t0);
@@ -589,8 +605,19 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
     let mut finished: Vec<Child> = Vec::new();
     // Every 2–6 s, a random client is killed mid-call and replaced.
     let mut next_kill = Instant::now() + Duration::from_millis(2000 + rng.below(4000));
+    // The TA's memory, sampled as the run goes: growth shows here before it
+    // shows as a failed allocation.
+    let mut next_sample = Instant::now() + SAMPLE_EVERY;
     while Instant::now() + Duration::from_secs(3) < deadline {
         std::thread::sleep(Duration::from_millis(100));
+        if Instant::now() >= next_sample {
+            println!(
+                "stress: at {:.0} s: {}",
+                start.elapsed().as_secs_f64(),
+                ta_stats()
+            );
+            next_sample = Instant::now() + SAMPLE_EVERY;
+        }
         if kill && Instant::now() >= next_kill && !children.is_empty() {
             let i = rng.below(children.len() as u64) as usize;
             let (id, mut victim) = children.swap_remove(i);
@@ -677,7 +704,11 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
         start.elapsed().as_secs_f64()
     );
     println!("stress: {stats}");
-    if unexpected == 0 && failed_clients == 0 && stats.contains("handshake sessions left 0") {
+    if unexpected == 0
+        && failed_clients == 0
+        && stats.contains("handshake sessions left 0")
+        && stats.contains("heap allocation failures 0")
+    {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
@@ -688,12 +719,23 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
 fn ta_stats() -> String {
     match seam::transport::Tee::open().and_then(|mut t| t.ta_stats()) {
         Ok(s) => format!(
-            "TA heap peak {} of {} bytes, stack peak {} of {} bytes, handshake sessions left {}",
+            "TA heap in use {}, peak {} of {} bytes, stack peak {} of {} bytes, handshake \
+             sessions left {}, heap allocation failures {}",
+            s.heap_in_use,
             s.heap_peak,
             s.heap_size,
             s.stack_peak,
             s.stack_size,
-            s.handshakes.map_or("unknown".into(), |n| n.to_string())
+            s.handshakes.map_or("unknown".into(), |n| n.to_string()),
+            s.alloc_failures
+                .map_or("unknown".into(), |f| if f.count == 0 {
+                    "0".into()
+                } else {
+                    format!(
+                        "{} (the largest {} bytes, with {} in use)",
+                        f.count, f.biggest, f.in_use_at_biggest
+                    )
+                })
         ),
         Err(err) => format!("TA stats unavailable: {err}"),
     }
