@@ -183,6 +183,9 @@ fn build_ta(p: &Paths, dir: &Path, devkit: &Path) -> Result<PathBuf> {
     Ok(elf)
 }
 
+/// The signed TA's size budget: it ships in every device image.
+const MAX_SIGNED_TA: u64 = 256 * 1024;
+
 /// Strips and signs the TA, then checks what OP-TEE's loader will need.
 fn sign_and_verify(p: &Paths, elf: &Path, devkit: &Path) -> Result<PathBuf> {
     let dir = p.out.join("ta");
@@ -215,11 +218,20 @@ fn sign_and_verify(p: &Paths, elf: &Path, devkit: &Path) -> Result<PathBuf> {
         );
     }
     note(format!(
-        "{} ({}, stripped ELF {})",
+        "{} ({}, stripped ELF {}; at most {})",
         show(&signed),
         size(data.len() as u64),
-        size(stripped.metadata().map(|m| m.len()).unwrap_or(0))
+        size(stripped.metadata().map(|m| m.len()).unwrap_or(0)),
+        size(MAX_SIGNED_TA)
     ));
+    if data.len() as u64 > MAX_SIGNED_TA {
+        bail!(
+            "the signed TA is {}, over its budget of {} (issue 12): see the size notes \
+             in ta/optee/Cargo.toml's release profile",
+            size(data.len() as u64),
+            size(MAX_SIGNED_TA)
+        );
+    }
     Ok(signed)
 }
 
