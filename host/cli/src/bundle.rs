@@ -5,13 +5,13 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use seam::bundle::{time_counter, Bundle, BundleGrant, BundleKey, NodeDescriptor, SeDescriptor};
 use seam::proto::suid::or_zero as suid;
-use seam::proto::{AclEntry, AdminOp, AdminOutcome, Reason};
+use seam::proto::{AclEntry, AdminOp, AdminOutcome, KeyRole, Reason};
 use serde_json::json;
 
 use crate::ctx::Ctx;
 use crate::failure::{Context, Failure, Outcome};
 use crate::input;
-use crate::key::{kind_name, material};
+use crate::key::{kind_name, material, Role};
 
 #[derive(Subcommand)]
 pub enum BundleCommand {
@@ -25,7 +25,8 @@ Example:
 
 --node-key is the node descriptor: the output of `seam se info SE` (or its --json) on
 the device. --key is NAME:SUID:psk:HEX, NAME:SUID:private-key:FILE or NAME:SUID:data:FILE;
-each is sealed to the node key for that SE, name, kind and SUID. --grant is
+each is sealed to the node key for that SE, name, kind and SUID; --key-role NAME:ROLE
+gives one a role other than operational (bootstrap, pairwise). --grant is
 KEY:GRANTEE:OPS:SUID with GRANTEE uid:N, gid:N or a UUID (KEY may be *). A bundle is
 one admin command, applied all or nothing: at most 4 keys and grants together.
 --counter defaults to `time` (Unix microseconds, above the descriptor's counter).")]
@@ -60,6 +61,11 @@ pub struct CreateArgs {
     /// or a public key to trust (a token issuer's, a peer's): NAME:SUID:public-key:FILE.pem.
     #[arg(long = "key", value_name = "NAME:SUID:KIND:VALUE")]
     keys: Vec<String>,
+    /// The role of a --key of this bundle: NAME:operational (the default),
+    /// NAME:bootstrap (a Ke: derives only) or NAME:pairwise (a pairwise
+    /// ESPrim key: ESPrim and derive only), as `seam key import --role`.
+    #[arg(long = "key-role", value_name = "NAME:ROLE")]
+    key_roles: Vec<String>,
     /// A grant: KEY:GRANTEE:OPS:SUID, e.g. cse-key:uid:1000:sign,verify:25.
     #[arg(long = "grant", value_name = "KEY:GRANTEE:OPS:SUID")]
     grants: Vec<String>,
@@ -183,6 +189,34 @@ fn parse_key_inner(spec: &str) -> Outcome<BundleKey> {
     })
 }
 
+/// Applies each `--key-role NAME:ROLE` to the `--key` named NAME.
+fn set_roles(keys: &mut [BundleKey], specs: &[String]) -> Outcome {
+    let mut seen = Vec::new();
+    for spec in specs {
+        let (name, role) = spec.split_once(':').ok_or_else(|| {
+            Failure::usage(format!(
+                "--key-role `{spec}`: expected NAME:ROLE (operational, bootstrap or pairwise)"
+            ))
+        })?;
+        let role = <Role as clap::ValueEnum>::from_str(role, false).map_err(|_| {
+            Failure::usage(format!(
+                "--key-role {name}: unknown role `{role}` (operational, bootstrap or pairwise)"
+            ))
+        })?;
+        if seen.contains(&name) {
+            return Err(Failure::usage(format!("--key-role {name}: given twice")));
+        }
+        seen.push(name);
+        let key = keys.iter_mut().find(|k| k.name == name).ok_or_else(|| {
+            Failure::usage(format!(
+                "--key-role {name}: this bundle has no --key {name}"
+            ))
+        })?;
+        key.attributes.role = role.into();
+    }
+    Ok(())
+}
+
 /// `KEY:GRANTEE:OPS:SUID`, the grantee itself being `uid:N`, `gid:N` or a UUID.
 fn parse_grant(spec: &str) -> Outcome<BundleGrant> {
     parse_grant_inner(spec).map_err(|f| {
@@ -220,11 +254,12 @@ fn create(ctx: &mut Ctx, a: CreateArgs) -> Outcome {
     let se = input::se_name(&a.se)?;
     let node = read_descriptor(&a.node_key)?;
     let admin = input::signing_key(&a.sign_with)?;
-    let keys = a
+    let mut keys = a
         .keys
         .iter()
         .map(|k| parse_key(k))
         .collect::<Outcome<Vec<_>>>()?;
+    set_roles(&mut keys, &a.key_roles)?;
     let grants = a
         .grants
         .iter()
@@ -307,6 +342,14 @@ fn apply(ctx: &mut Ctx, a: ApplyArgs) -> Outcome {
     Ok(())
 }
 
+fn role_name(role: KeyRole) -> &'static str {
+    match role {
+        KeyRole::Operational => "operational",
+        KeyRole::Bootstrap => "bootstrap",
+        KeyRole::Pairwise => "pairwise",
+    }
+}
+
 fn show(ctx: &mut Ctx, a: ApplyArgs) -> Outcome {
     let bundle = read_bundle(&a.file)?;
     let mut text = format!(
@@ -320,13 +363,24 @@ fn show(ctx: &mut Ctx, a: ApplyArgs) -> Outcome {
     for op in &bundle.command.ops {
         let (line, value) = match op {
             AdminOp::Import {
-                object, suid, kind, ..
+                object,
+                suid,
+                kind,
+                attributes,
+                ..
             } => (
                 format!(
-                    "import {object} ({}, suid {suid}, wrapped)",
-                    kind_name(*kind)
+                    "import {object} ({}, suid {suid}, {}wrapped)",
+                    kind_name(*kind),
+                    // Named when it is not the default, so the operational
+                    // line reads as before.
+                    match attributes.role {
+                        KeyRole::Operational => String::new(),
+                        role => format!("{} role, ", role_name(role)),
+                    }
                 ),
-                json!({ "import": object.as_str(), "kind": kind_name(*kind), "suid": suid }),
+                json!({ "import": object.as_str(), "kind": kind_name(*kind), "suid": suid,
+                        "role": role_name(attributes.role) }),
             ),
             AdminOp::Grant { object, entry } => {
                 let names = input::ops_names(entry.ops);

@@ -97,7 +97,7 @@ pub struct ImportArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
-enum Role {
+pub(crate) enum Role {
     Operational,
     Bootstrap,
     Pairwise,

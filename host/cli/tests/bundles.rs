@@ -277,3 +277,91 @@ fn a_bundle_imports_a_public_key_to_trust() {
     ])
     .fails(2, "--key");
 }
+
+#[test]
+fn a_bundle_gives_a_key_its_role() {
+    let env = Env::provisioned();
+    env.save("operator.node.pem", &["se", "info", "operator"]);
+    let key = "5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a5a";
+    let create = |out: &str, extra: &[&str]| {
+        let psk = format!("e2e-{out}:13:psk:{key}");
+        let grant = format!("e2e-{out}:{}:encrypt,decrypt:13", me());
+        let mut args = vec![
+            "bundle",
+            "create",
+            "--node-key",
+            "operator.node.pem",
+            "--se",
+            "operator",
+            "--sign-with",
+            "admin.pem",
+            "--key",
+            &psk,
+            "--grant",
+            &grant,
+            "--out",
+            out,
+        ];
+        args.extend_from_slice(extra);
+        env.seam(&args)
+    };
+    let protect = |name: &str| {
+        env.seam(&[
+            "esprim",
+            "protect",
+            &format!("operator/{name}"),
+            "--in",
+            "request.json",
+            "--from",
+            "CAE-1",
+            "--to",
+            "CSE-IN",
+            "--receiver-rand",
+            "rand.json",
+            "--session",
+            &format!("{name}.session.json"),
+            "--now",
+            "1000",
+        ])
+    };
+    env.save(
+        "rand.json",
+        &["esprim", "rand", "--id", "rand-1", "--expiry", "2000"],
+    );
+    env.write("request.json", br#"{"op":2,"fr":"CAE-1","rqi":"r1"}"#);
+
+    // Pairwise: the SE takes it as an ESPrim key.
+    create("a", &["--key-role", "e2e-a:pairwise"]).ok();
+    let shown = env.seam(&["bundle", "show", "a"]).ok().stdout;
+    assert!(
+        shown.contains("import e2e-a (secret, suid 13, pairwise role, wrapped)"),
+        "{shown}"
+    );
+    env.seam(&["bundle", "apply", "a"]).ok();
+    protect("e2e-a").ok();
+
+    // The same key without a role is operational, and ESPrim refuses it.
+    create("b", &[]).ok();
+    let shown = env.seam(&["bundle", "show", "b"]).ok().stdout;
+    assert!(
+        shown.contains("import e2e-b (secret, suid 13, wrapped)"),
+        "{shown}"
+    );
+    env.seam(&["bundle", "apply", "b"]).ok();
+    protect("e2e-b").fails(3, "4103");
+
+    // Bad roles are named.
+    create("c", &["--key-role", "e2e-c:sideways"]).fails(2, "unknown role `sideways`");
+    create("c", &["--key-role", "other:pairwise"]).fails(2, "no --key other");
+    create("c", &["--key-role", "e2e-c"]).fails(2, "expected NAME:ROLE");
+    create(
+        "c",
+        &[
+            "--key-role",
+            "e2e-c:pairwise",
+            "--key-role",
+            "e2e-c:bootstrap",
+        ],
+    )
+    .fails(2, "given twice");
+}
