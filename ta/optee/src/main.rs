@@ -77,7 +77,8 @@ impl Rng for TeeRng {
             return Ok(());
         }
         // SAFETY: `out` is a valid writable buffer of `out.len()` bytes.
-        let res = unsafe { size::_utee_cryp_random_number_generate(out.as_mut_ptr().cast(), out.len()) };
+        let res =
+            unsafe { size::_utee_cryp_random_number_generate(out.as_mut_ptr().cast(), out.len()) };
         if res == raw::TEE_SUCCESS {
             Ok(())
         } else {

@@ -15,8 +15,10 @@ use optee_utee::raw;
 
 extern "C" {
     /// libutee's system call stub (utee_syscalls_asm.S).
-    pub fn _utee_cryp_random_number_generate(buf: *mut core::ffi::c_void, len: usize)
-        -> raw::TEE_Result;
+    pub fn _utee_cryp_random_number_generate(
+        buf: *mut core::ffi::c_void,
+        len: usize,
+    ) -> raw::TEE_Result;
 }
 
 /// Replaces libutee's: nothing in this TA uses the arithmetic API.
