@@ -89,7 +89,7 @@ impl State for ExpectServerKx {
     ) -> Result<Box<dyn State>, DtlsError> {
         if let (None, Some((seq, body))) = (&self.server_key, m.of(HandshakeType::ServerHelloDone))
         {
-            return on_server_hello_done(cx, self.hs, None, None, seq, body);
+            return on_server_hello_done(cx, self.hs, None, seq, body);
         }
         let Some((seq, body)) = m.of(HandshakeType::ServerKeyExchange) else {
             return unexpected(self, cx, &m);
@@ -105,7 +105,6 @@ impl State for ExpectServerKx {
                     .add_received(HandshakeType::ServerKeyExchange as u8, seq, body);
                 Ok(Box::new(ExpectServerDone {
                     hs,
-                    peer_share: None,
                     client_certificate: None,
                 }))
             }
@@ -146,9 +145,10 @@ impl State for ExpectServerKx {
                 }
                 hs.transcript
                     .add_received(HandshakeType::ServerKeyExchange as u8, seq, body);
+                // The TA reads the share again from the transcript it
+                // is given at ClientFinish, so nothing keeps it here.
                 Ok(Box::new(ExpectCertificateRequestOrDone {
                     hs,
-                    peer_share: public,
                     client_raw_key: self.client_raw_key,
                 }))
             }
@@ -169,8 +169,6 @@ impl State for ExpectServerKx {
 /// ECDHE_ECDSA: a CertificateRequest or the ServerHelloDone.
 pub(super) struct ExpectCertificateRequestOrDone {
     hs: Negotiated,
-    /// The server's verified ephemeral point.
-    peer_share: Vec<u8>,
     client_raw_key: bool,
 }
 
@@ -181,7 +179,7 @@ impl State for ExpectCertificateRequestOrDone {
         m: Message,
     ) -> Result<Box<dyn State>, DtlsError> {
         if let Some((seq, body)) = m.of(HandshakeType::ServerHelloDone) {
-            return on_server_hello_done(cx, self.hs, Some(self.peer_share), None, seq, body);
+            return on_server_hello_done(cx, self.hs, None, seq, body);
         }
         let Some((seq, body)) = m.of(HandshakeType::CertificateRequest) else {
             return unexpected(self, cx, &m);
@@ -201,7 +199,6 @@ impl State for ExpectCertificateRequestOrDone {
             .add_received(HandshakeType::CertificateRequest as u8, seq, body);
         Ok(Box::new(ExpectServerDone {
             hs,
-            peer_share: Some(self.peer_share),
             client_certificate: Some(certificate),
         }))
     }
@@ -214,8 +211,6 @@ impl State for ExpectCertificateRequestOrDone {
 /// Only the ServerHelloDone may follow.
 pub(super) struct ExpectServerDone {
     hs: Negotiated,
-    /// The server's ephemeral point (ECDHE); `None` for PSK.
-    peer_share: Option<Vec<u8>>,
     /// The Certificate we answer a CertificateRequest with (maybe empty);
     /// `None` when none was asked for.
     client_certificate: Option<Certificate>,
@@ -230,14 +225,7 @@ impl State for ExpectServerDone {
         let Some((seq, body)) = m.of(HandshakeType::ServerHelloDone) else {
             return unexpected(self, cx, &m);
         };
-        on_server_hello_done(
-            cx,
-            self.hs,
-            self.peer_share,
-            self.client_certificate,
-            seq,
-            body,
-        )
+        on_server_hello_done(cx, self.hs, self.client_certificate, seq, body)
     }
 
     fn step(&self) -> Step {
@@ -251,7 +239,6 @@ impl State for ExpectServerDone {
 fn on_server_hello_done(
     cx: &mut Context<'_>,
     mut hs: Negotiated,
-    _peer_share: Option<Vec<u8>>,
     client_certificate: Option<Certificate>,
     seq: u16,
     body: &[u8],
