@@ -95,6 +95,12 @@ type Conn = Connection<SeamSecrets<Client>>;
 
 struct Pair {
     ends: [Conn; 2],
+    /// TLS: one byte stream each way, so bytes dropped, cut, changed or
+    /// added towards an end leave that end's stream out of step for good.
+    stream: bool,
+    /// Streams (towards end 0, end 1) something other than in-order,
+    /// whole delivery touched.
+    tampered: [bool; 2],
     /// Pieces in flight towards end 0 (the client) and end 1 (the server).
     queues: [VecDeque<Vec<u8>>; 2],
     now: Instant,
@@ -119,6 +125,15 @@ impl Pair {
 
     fn apply(&mut self, net: &Net) {
         let to = |b: &bool| usize::from(!*b);
+        if let Net::Drop(d)
+        | Net::Duplicate(d)
+        | Net::Reorder(d)
+        | Net::Corrupt(d, ..)
+        | Net::Cut(d, _)
+        | Net::Inject(d, _) = net
+        {
+            self.tampered[to(d)] |= self.stream;
+        }
         match net {
             Net::Deliver(d) => {
                 if let Some(p) = self.queues[to(d)].pop_front() {
@@ -176,9 +191,17 @@ impl Pair {
     }
 
     /// Both established and healthy: fresh data arrives intact both ways.
+    /// Into a TLS stream the network tampered with, it may instead fail or
+    /// not arrive (a stream out of step cannot recover), but never arrive
+    /// changed.
     fn check_data(&mut self) {
         if !self.healthy() {
             return;
+        }
+        // What is still in flight is dropped: for a stream, that is bytes
+        // lost, as much tampering as a Drop.
+        for to in 0..2 {
+            self.tampered[to] |= self.stream && !self.queues[to].is_empty();
         }
         self.queues = Default::default();
         for from in 0..2 {
@@ -186,14 +209,22 @@ impl Pair {
             if self.ends[from].send(&message).is_err() {
                 return;
             }
+            let to = 1 - from;
             let mut got = Vec::new();
             while let Some(d) = self.ends[from].poll_output() {
-                self.ends[1 - from]
-                    .handle_input(&d, self.now)
-                    .unwrap_or_else(|e| panic!("a healthy connection refused fresh data: {e}"));
-                while let Some(m) = self.ends[1 - from].recv() {
+                if let Err(e) = self.ends[to].handle_input(&d, self.now) {
+                    assert!(
+                        self.tampered[to],
+                        "a healthy connection refused fresh data: {e}"
+                    );
+                    return;
+                }
+                while let Some(m) = self.ends[to].recv() {
                     got.extend_from_slice(&m);
                 }
+            }
+            if got.is_empty() && self.tampered[to] {
+                return;
             }
             assert_eq!(got, message, "data between healthy ends arrived changed");
         }
@@ -214,6 +245,8 @@ pub fn run(data: &[u8]) {
     let server = Connection::new(Role::Server, sc, secrets(), Box::new(Seeded::new(5)), t0);
     let mut pair = Pair {
         ends: [client, server],
+        stream: setup.tls,
+        tampered: [false; 2],
         queues: Default::default(),
         now: t0,
     };

@@ -46,6 +46,18 @@ impl TlsDeframer {
 
     /// The next whole record (header, content type, fragment), if one is in.
     pub fn pop(&mut self) -> Result<Option<(RecordHeader, ContentType, Vec<u8>)>, StreamError> {
+        // The type and version are judged as soon as their bytes are in, not
+        // once the whole record is: bytes that are no record (injected into
+        // the stream, or a peer out of step) end the stream at once instead
+        // of leaving it waiting for a length read from garbage.
+        if let Some(&t) = self.buf.first() {
+            ContentType::from_u8(t).ok_or(StreamError::UnknownContentType(t))?;
+        }
+        if let [_, major, minor, ..] = self.buf[..] {
+            if major != 3 {
+                return Err(StreamError::Version(u16::from_be_bytes([major, minor])));
+            }
+        }
         let (h, total) = match record::parse_tls(&self.buf) {
             TlsFrame::Incomplete => return Ok(None),
             TlsFrame::Overflow => return Err(StreamError::Overflow),
@@ -135,13 +147,26 @@ mod tests {
 
     #[test]
     fn tls_stream_refusals() {
-        let mut d = TlsDeframer::default();
-        d.push(&[99, 3, 3, 0, 0]);
-        assert_eq!(d.pop(), Err(StreamError::UnknownContentType(99)));
-        d.push(&[22, 0xFE, 0xFD, 0, 0]);
-        assert_eq!(d.pop(), Err(StreamError::Version(0xFEFD)));
-        d.push(&[22, 3, 3, 0xFF, 0xFF]);
-        assert_eq!(d.pop(), Err(StreamError::Overflow));
+        let refused = |bytes: &[u8]| {
+            let mut d = TlsDeframer::default();
+            d.push(bytes);
+            d.pop()
+        };
+        assert_eq!(
+            refused(&[99, 3, 3, 0, 0]),
+            Err(StreamError::UnknownContentType(99))
+        );
+        assert_eq!(
+            refused(&[22, 0xFE, 0xFD, 0, 0]),
+            Err(StreamError::Version(0xFEFD))
+        );
+        assert_eq!(refused(&[22, 3, 3, 0xFF, 0xFF]), Err(StreamError::Overflow));
+        // Judged from the first bytes, before a length is even in (found by
+        // the engine_pair fuzz target: an injected byte left a stream
+        // waiting for good instead of failing).
+        assert_eq!(refused(&[255]), Err(StreamError::UnknownContentType(255)));
+        assert_eq!(refused(&[23, 23, 3]), Err(StreamError::Version(0x1703)));
+        assert_eq!(refused(&[23, 3, 3, 0]), Ok(None));
     }
 
     #[test]
