@@ -39,6 +39,13 @@ pub fn build(p: &Paths, s: &Manifest, host: bool, bench: bool) -> Result<Manifes
     } else {
         note("ta/optee has no Cargo.toml yet: no seam TA in the image");
     }
+    let shim = step("cross-build tee-supplicant's keep-going shim", || {
+        build_supplicant_shim(p)
+    })?;
+    extras.push(Extra {
+        guest: image::SUPPLICANT_SHIM.to_string(),
+        host: shim,
+    });
 
     let (bins, tests) = if host {
         step("cross-build the aarch64 host programs", || {
@@ -181,6 +188,25 @@ fn build_ta(p: &Paths, dir: &Path, devkit: &Path) -> Result<PathBuf> {
         bail!("{} was not built", elf.display());
     }
     Ok(elf)
+}
+
+/// optee-build/guest/supplicant_keep_going.c as a preloadable library (see
+/// its comment and image.rs).
+fn build_supplicant_shim(p: &Paths) -> Result<PathBuf> {
+    let src = p.repo.join("optee-build/guest/supplicant_keep_going.c");
+    let out = p.out.join("guest");
+    mkdirs(&out)?;
+    let lib = out.join("supplicant_keep_going.so");
+    run_quiet(
+        Command::new("aarch64-linux-gnu-gcc")
+            .args(["-O2", "-Wall", "-Wextra", "-Werror", "-shared", "-fPIC"])
+            .arg("-o")
+            .arg(&lib)
+            .arg(&src)
+            .arg("-ldl"),
+    )?;
+    note(show(&lib));
+    Ok(lib)
 }
 
 /// The signed TA's size budget: it ships in every device image.

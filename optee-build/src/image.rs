@@ -23,6 +23,10 @@ const DISK_MODULES: &[&str] = &[
     "ext4",
 ];
 
+/// The library preloaded into tee-supplicant (optee-build/guest/
+/// supplicant_keep_going.c).
+pub const SUPPLICANT_SHIM: &str = "/usr/lib/seam/supplicant_keep_going.so";
+
 /// Where Debian's tee-supplicant keeps the REE FS (`tee/` below it).
 pub const SUPPLICANT_DATA: &str = "/var/lib/optee-client/data";
 
@@ -55,7 +59,18 @@ mkdir -p @DATA@/tee
 i=0; while [ ! -c /dev/teepriv0 ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 [ -c /dev/teepriv0 ] || echo "@@ WARN no /dev/teepriv0"
 chmod 666 /dev/tee0 2>/dev/null
-tee-supplicant -d
+# tee-supplicant 4.5 exits when the kernel refuses its answer to a request
+# whose client was killed meanwhile (EBADF, optee_client issue 423), and every
+# later storage request of every client then waits for good: the preloaded
+# shim drops such an answer instead (optee-build/guest). Restarted all the
+# same if it ever exits; each exit is logged for `cargo optee stress`.
+(
+    while true; do
+        LD_PRELOAD=@SHIM@ tee-supplicant 2>> /run/seam-supplicant.log
+        echo "exited $?" >> /run/seam-supplicant-exits
+        sleep 0.2
+    done
+) </dev/null >/dev/null 2>&1 &
 i=0; while ! pidof tee-supplicant >/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
 finish() {
     sync
@@ -165,7 +180,11 @@ pub fn assemble(sysroot: &Path, modules: &Path, extras: &[Extra], out: &Path) ->
     ] {
         mkdirs(&root.join(d))?;
     }
-    write(&root.join("init"), INIT.replace("@DATA@", SUPPLICANT_DATA))?;
+    write(
+        &root.join("init"),
+        INIT.replace("@DATA@", SUPPLICANT_DATA)
+            .replace("@SHIM@", SUPPLICANT_SHIM),
+    )?;
     set_mode(&root.join("init"), 0o755)?;
     write(&root.join("etc/passwd"), PASSWD)?;
     write(&root.join("etc/group"), GROUP)?;

@@ -6,31 +6,19 @@
 //! client is gone. Then OP-TEE's secure console is searched for a TA panic
 //! or abort. Passes with 0 unexpected failures, 0 sessions left, no panic.
 //!
-//! Known: with clients SIGKILLed mid-call, this guest's TEE stack (Linux
-//! 6.12.117's optee driver, tee-supplicant, OP-TEE 4.5) hangs. Observed
-//! (seed 1795998569752459474, 4 clients, after the rebase on protocol 2):
-//! within two minutes of boot the optee notification IRQ thread
-//! (`irq/17-optee_no`) and three `seam-stress` clients are blocked for good
-//! (the kernel's hung-task reports repeat from 120 s to the 660 s timeout);
-//! OP-TEE's secure console shows no error and no TA panic. An earlier run
-//! (before the rebase) also logged "RPC allocation failed" for the killed
-//! caller's supplicant request first. The same runs without kills end
-//! cleanly with 0 sessions left. This kernel already carries both "tee:
-//! optee: Fix supplicant wait loop" and its use-after-free fix (CVE-2026-
-//! 53273), so it is not that one; where the wait is stuck (driver, supplicant
-//! or an OP-TEE thread whose RPC the kill cut) is not yet known. The TA
-//! itself no longer panics there (its store uses the storage system calls).
-//! Seen again with the static request buffer (seed 1796007347251661432, 4
-//! clients): after the 30 s memory sample nothing more; OP-TEE's secure log
-//! ends with its two threads (0 and 1) sleeping and waking on one wait
-//! queue, thread 0 last seen going to sleep, and from then on the core's
-//! notification test watchdog counts a timeout every second ("WD call_count
-//! 54, timeout_count 1", ...): the normal world never makes the yielding
-//! bottom-half call again, so no OP-TEE thread comes free. Only threads 0
-//! and 1 ever appear in the log; whether more threads (CFG_NUM_THREADS)
-//! would keep the bottom half serviced was not tried (it means building
-//! optee-os here instead of taking Debian's).
-//! `--no-kill` leaves the kills out (test-all uses it).
+//! Clients SIGKILLed mid-call used to stall this guest's whole TEE stack
+//! (Linux 6.12.117's optee driver, tee-supplicant 4.5, OP-TEE 4.5): within a
+//! minute every client, the optee notification IRQ thread and OP-TEE's two
+//! threads waited for good. The kernel stacks (`/proc/<pid>/task/*/stack`)
+//! showed one client in `optee_supp_thrd_req`, waiting for a tee-supplicant
+//! that was no longer running: since the kernel's "Fix supplicant wait loop"
+//! and its follow-up, a killed client's request is dropped and the
+//! supplicant's answer to it fails with EBADF, which tee-supplicant 4.5
+//! treats as fatal (optee_client issue 423); restarted, it exited again at
+//! once, hundreds of times. The image now preloads a shim into
+//! tee-supplicant that drops such an answer (optee-build/guest), and the
+//! run prints how many answers it dropped and fails if the supplicant ever
+//! exited. `--no-kill` leaves the kills out.
 
 use std::time::Duration;
 
@@ -61,11 +49,20 @@ pub fn run(p: &Paths, s: &Manifest, b: &Manifest, o: &Options) -> Result<i32> {
     let disk = p.out.join("stress-data.img");
     let _ = std::fs::remove_file(&disk);
     guest::ensure_data_disk(&disk)?;
+    // The guest's init logs every exit of tee-supplicant (it restarts it),
+    // and the supplicant's shim logs each answer it dropped because its
+    // client was killed (see image.rs): an exit is a failure.
     let script = format!(
-        "SEAM_BACKEND=tee /opt/seam/bin/seam-stress run --clients {} --seconds {seconds} --seed {}{}\n",
+        "SEAM_BACKEND=tee /opt/seam/bin/seam-stress run --clients {} --seconds {seconds} --seed {}{}\n\
+         rc=$?\n\
+         exits=$(cat /run/seam-supplicant-exits 2>/dev/null | wc -l)\n\
+         dropped=$(grep -c 'answer is dropped' /run/seam-supplicant.log 2>/dev/null)\n\
+         echo \"stress: tee-supplicant exited ${{exits}} times; answers it dropped for killed clients: ${{dropped:-0}}\"\n\
+         [ \"$exits\" -eq 0 ] || rc=1\n\
+         exit $rc\n",
         o.clients,
         o.seed,
-        if o.no_kill { " --no-kill" } else { "" }
+        if o.no_kill { " --no-kill" } else { "" },
     );
     let logs = guest::new_log_dir(&p.out, "stress")?;
     let initrd = image::with_command(&b.path("initramfs.path")?, &script, &logs)?;
