@@ -5,6 +5,23 @@ mod common;
 
 use common::{me, verify_independently, Env};
 
+/// `seam bundle create` for SE `operator`, from `operator.node.pem`,
+/// signed with `admin.pem`, then `rest`.
+fn create<'a>(rest: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "bundle",
+        "create",
+        "--node-key",
+        "operator.node.pem",
+        "--se",
+        "operator",
+        "--sign-with",
+        "admin.pem",
+    ];
+    args.extend_from_slice(rest);
+    args
+}
+
 #[test]
 fn offline_bundles_through_the_command_line() {
     let env = Env::provisioned();
@@ -22,15 +39,7 @@ fn offline_bundles_through_the_command_line() {
     let psk = "00112233445566778899aabbccddeeff";
     let grant = format!("tls:{}:sign:42", me());
     offline
-        .seam(&[
-            "bundle",
-            "create",
-            "--node-key",
-            "operator.node.pem",
-            "--se",
-            "operator",
-            "--sign-with",
-            "admin.pem",
+        .seam(&create(&[
             "--key",
             &format!("psk:22:psk:{psk}"),
             "--key",
@@ -39,7 +48,7 @@ fn offline_bundles_through_the_command_line() {
             &grant,
             "--out",
             "operator.bundle",
-        ])
+        ]))
         .ok();
     assert!(
         !offline.store().join("node").exists(),
@@ -131,18 +140,7 @@ fn offline_bundles_through_the_command_line() {
 
     // Creation errors.
     let five: Vec<String> = (0..5).map(|i| format!("k{i}:25:psk:{psk}")).collect();
-    let mut args = vec![
-        "bundle",
-        "create",
-        "--node-key",
-        "operator.node.pem",
-        "--se",
-        "operator",
-        "--sign-with",
-        "admin.pem",
-        "--out",
-        "big.bundle",
-    ];
+    let mut args = create(&["--out", "big.bundle"]);
     for k in &five {
         args.extend(["--key", k]);
     }
@@ -178,36 +176,10 @@ fn offline_bundles_through_the_command_line() {
         ])
         .fails(2, "BEGIN PUBLIC KEY");
     offline
-        .seam(&[
-            "bundle",
-            "create",
-            "--node-key",
-            "operator.node.pem",
-            "--se",
-            "operator",
-            "--sign-with",
-            "admin.pem",
-            "--key",
-            "k:25:rsa:xx",
-            "--out",
-            "x.bundle",
-        ])
+        .seam(&create(&["--key", "k:25:rsa:xx", "--out", "x.bundle"]))
         .fails(2, "NAME:SUID:psk:HEX");
     offline
-        .seam(&[
-            "bundle",
-            "create",
-            "--node-key",
-            "operator.node.pem",
-            "--se",
-            "operator",
-            "--sign-with",
-            "admin.pem",
-            "--grant",
-            "k:uid:1:sign",
-            "--out",
-            "x.bundle",
-        ])
+        .seam(&create(&["--grant", "k:uid:1:sign", "--out", "x.bundle"]))
         .fails(2, "KEY:GRANTEE:OPS:SUID");
     env.write("junk.bundle", b"not a bundle");
     env.seam(&["bundle", "apply", "junk.bundle"])
@@ -222,22 +194,14 @@ fn a_bundle_imports_a_public_key_to_trust() {
     let env = Env::provisioned();
     env.save("operator.node.pem", &["se", "info", "operator"]);
     let grant = format!("peer:{}:verify:45", me());
-    env.seam(&[
-        "bundle",
-        "create",
-        "--node-key",
-        "operator.node.pem",
-        "--se",
-        "operator",
-        "--sign-with",
-        "admin.pem",
+    env.seam(&create(&[
         "--key",
         "peer:45:public-key:cse-key.pub.pem",
         "--grant",
         &grant,
         "--out",
         "peer.bundle",
-    ])
+    ]))
     .ok();
     let shown = env.seam(&["bundle", "show", "peer.bundle"]).ok().stdout;
     assert!(
@@ -261,20 +225,12 @@ fn a_bundle_imports_a_public_key_to_trust() {
 
     // Not a public key: refused naming the flag.
     env.write("junk.pem", b"not a key");
-    env.seam(&[
-        "bundle",
-        "create",
-        "--node-key",
-        "operator.node.pem",
-        "--se",
-        "operator",
-        "--sign-with",
-        "admin.pem",
+    env.seam(&create(&[
         "--key",
         "bad:45:public-key:junk.pem",
         "--out",
         "bad.bundle",
-    ])
+    ]))
     .fails(2, "--key");
 }
 
@@ -286,22 +242,7 @@ fn a_bundle_gives_a_key_its_role() {
     let create = |out: &str, extra: &[&str]| {
         let psk = format!("e2e-{out}:13:psk:{key}");
         let grant = format!("e2e-{out}:{}:encrypt,decrypt:13", me());
-        let mut args = vec![
-            "bundle",
-            "create",
-            "--node-key",
-            "operator.node.pem",
-            "--se",
-            "operator",
-            "--sign-with",
-            "admin.pem",
-            "--key",
-            &psk,
-            "--grant",
-            &grant,
-            "--out",
-            out,
-        ];
+        let mut args = create(&["--key", &psk, "--grant", &grant, "--out", out]);
         args.extend_from_slice(extra);
         env.seam(&args)
     };
