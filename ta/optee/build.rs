@@ -37,6 +37,7 @@ fn main() -> Result<(), Error> {
         .ta_data_size(HEAP_SIZE);
     optee_utee_build::build(config)?;
     discard_unwind_tables()?;
+    malloc_stats_layout();
     // gcc's C start files would add a libc.so.6 DT_NEEDED, which OP-TEE's
     // loader takes for a TA library UUID and refuses.
     println!("cargo:rustc-link-arg=-nostartfiles");
@@ -63,4 +64,52 @@ fn discard_unwind_tables() -> Result<(), Error> {
         std::fs::write(&lds, patched)?;
     }
     Ok(())
+}
+
+/// libutils' `malloc_get_stats` fills a `struct pta_stats_alloc`, whose
+/// layout is the dev kit's, not a stable ABI: OP-TEE 4.10 put a `uint64_t
+/// free2_sum` after the description, so a TA built with 4.5's layout
+/// against 4.10's libutils would let it write 8 bytes past its buffer. The
+/// header decides; a layout this TA does not know stops the build.
+fn malloc_stats_layout() {
+    println!("cargo::rustc-check-cfg=cfg(pta_stats_free2_sum)");
+    println!("cargo:rerun-if-env-changed=TA_DEV_KIT_DIR");
+    let Some(devkit) = std::env::var_os("TA_DEV_KIT_DIR") else {
+        panic!("TA_DEV_KIT_DIR is not set (`cargo optee build` sets it)");
+    };
+    let header = std::path::Path::new(&devkit).join("include/pta_stats.h");
+    println!("cargo:rerun-if-changed={}", header.display());
+    let text = std::fs::read_to_string(&header)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", header.display()));
+    let body = text
+        .split_once("struct pta_stats_alloc {")
+        .and_then(|(_, rest)| rest.split_once("};"))
+        .map(|(body, _)| body)
+        .unwrap_or_else(|| panic!("{}: no struct pta_stats_alloc", header.display()));
+    let fields: Vec<&str> = body
+        .lines()
+        .filter_map(|l| l.split("/*").next())
+        .filter_map(|l| l.trim().strip_suffix(';'))
+        .filter_map(|decl| decl.split_whitespace().last())
+        .collect();
+    const COUNTERS: [&str; 6] = [
+        "allocated",
+        "max_allocated",
+        "size",
+        "num_alloc_fail",
+        "biggest_alloc_fail",
+        "biggest_alloc_fail_used",
+    ];
+    let desc = "desc[TEE_ALLOCATOR_DESC_LENGTH]";
+    let known_4_5: Vec<&str> = [desc].into_iter().chain(COUNTERS).collect();
+    let known_4_10: Vec<&str> = [desc, "free2_sum"].into_iter().chain(COUNTERS).collect();
+    if fields == known_4_10 {
+        println!("cargo:rustc-cfg=pta_stats_free2_sum");
+    } else if fields != known_4_5 {
+        panic!(
+            "{}: struct pta_stats_alloc has fields {fields:?}, a layout this TA \
+             does not know (see malloc_stats_layout in ta/optee/build.rs)",
+            header.display()
+        );
+    }
 }

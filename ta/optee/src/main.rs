@@ -321,11 +321,14 @@ fn process(session: &mut Session, params: &mut ParametersAny) -> Result<()> {
 }
 
 /// OP-TEE's allocator statistics (libutils, CFG_WITH_STATS=y in Debian's
-/// build): struct pta_stats_alloc.
+/// build): struct pta_stats_alloc, as the dev kit's header lays it out
+/// (build.rs reads it: OP-TEE 4.10 added `free2_sum`).
 #[repr(C)]
 #[derive(Default)]
 struct MallocStats {
     desc: [u8; 32],
+    #[cfg(pta_stats_free2_sum)]
+    free2_sum: u64,
     allocated: u32,
     max_allocated: u32,
     size: u32,
