@@ -219,8 +219,8 @@ struct Worker {
     rng: Rand,
     device: Device,
     client: Client,
-    stats: BTreeMap<&'static str, Stats>,
-    errors: Vec<String>,
+    /// Unexpected failures reported so far (the first few are described).
+    errors: u32,
     secret_exists: bool,
 }
 
@@ -244,21 +244,19 @@ fn quota_or(err: String) -> String {
 }
 
 impl Worker {
+    /// Reports the operation to the parent at once, one line each (stdout
+    /// is line-buffered): a client killed later still has its work and its
+    /// failures counted.
     fn record(&mut self, op: &'static str, t: Instant, outcome: Outcome) {
-        let s = self.stats.entry(op).or_default();
         match outcome {
-            Ok(()) => {
-                s.ok += 1;
-                *s.buckets
-                    .entry(bucket(t.elapsed().as_micros() as u64))
-                    .or_default() += 1;
-            }
-            Err(e) if e.starts_with(QUOTA) => s.quota += 1,
+            Ok(()) => println!("O {op} ok {}", bucket(t.elapsed().as_micros() as u64)),
+            Err(e) if e.starts_with(QUOTA) => println!("O {op} quota"),
             Err(e) => {
-                s.unexpected += 1;
-                if self.errors.len() < 20 {
-                    self.errors.push(format!("{op}: {e}"));
+                println!("O {op} unexpected");
+                if self.errors < 20 {
+                    println!("E client {}: {op}: {e}", self.id);
                 }
+                self.errors += 1;
             }
         }
     }
@@ -542,24 +540,50 @@ fn client(id: u32, seconds: u64, seed: u64) -> ExitCode {
         rng: Rand(seed ^ (u64::from(id) << 32) | 1),
         device,
         client,
-        stats: BTreeMap::new(),
-        errors: Vec::new(),
+        errors: 0,
         secret_exists: false,
     };
     let deadline = Instant::now() + Duration::from_secs(seconds);
     while Instant::now() < deadline {
         w.one();
     }
-    for (op, s) in &w.stats {
-        println!("C {op} {} {} {}", s.ok, s.unexpected, s.quota);
-        for (b, n) in &s.buckets {
-            println!("H {op} {b} {n}");
-        }
-    }
-    for err in &w.errors {
-        println!("E client {id}: {err}");
-    }
     ExitCode::SUCCESS
+}
+
+/// What the clients reported, live and dead.
+#[derive(Default)]
+struct Totals {
+    stats: BTreeMap<String, Stats>,
+    errors: Vec<String>,
+}
+
+type Shared = std::sync::Arc<std::sync::Mutex<Totals>>;
+
+/// Reads a client's reports until its stdout closes (it finished or was
+/// killed), on a thread of its own so that no client ever blocks on a full
+/// pipe.
+fn collect(child: &mut Child, totals: &Shared) -> std::thread::JoinHandle<()> {
+    let out = child.stdout.take().expect("piped");
+    let totals = totals.clone();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            let mut t = totals.lock().unwrap_or_else(|p| p.into_inner());
+            let f: Vec<&str> = line.split(' ').collect();
+            match f.as_slice() {
+                ["O", op, "ok", b] => {
+                    let s = t.stats.entry(op.to_string()).or_default();
+                    s.ok += 1;
+                    *s.buckets.entry(b.parse().unwrap_or(0)).or_default() += 1;
+                }
+                ["O", op, "quota"] => t.stats.entry(op.to_string()).or_default().quota += 1,
+                ["O", op, "unexpected"] => {
+                    t.stats.entry(op.to_string()).or_default().unexpected += 1
+                }
+                _ if line.starts_with("E ") => t.errors.push(line[2..].to_string()),
+                _ => {}
+            }
+        }
+    })
 }
 
 fn spawn(id: u32, seconds: u64, seed: u64) -> std::io::Result<Child> {
@@ -591,10 +615,15 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
     let start = Instant::now();
     let deadline = start + Duration::from_secs(seconds);
     let mut rng = Rand(seed | 1);
+    let totals = Shared::default();
+    let mut readers = Vec::new();
     let mut children: Vec<(u32, Child)> = Vec::new();
     for id in 0..clients {
         match spawn(id, seconds, seed) {
-            Ok(c) => children.push((id, c)),
+            Ok(mut c) => {
+                readers.push(collect(&mut c, &totals));
+                children.push((id, c));
+            }
             Err(err) => {
                 eprintln!("seam-stress: cannot start client {id}: {err}");
                 return ExitCode::FAILURE;
@@ -602,7 +631,6 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
         }
     }
     let mut killed = 0u32;
-    let mut finished: Vec<Child> = Vec::new();
     // Every 2–6 s, a random client is killed mid-call and replaced.
     let mut next_kill = Instant::now() + Duration::from_millis(2000 + rng.below(4000));
     // The TA's memory, sampled as the run goes: growth shows here before it
@@ -625,45 +653,42 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
             let _ = victim.wait();
             killed += 1;
             let left = deadline.saturating_duration_since(Instant::now()).as_secs();
-            if let Ok(c) = spawn(id, left.max(1), rng.next()) {
+            if let Ok(mut c) = spawn(id, left.max(1), rng.next()) {
+                readers.push(collect(&mut c, &totals));
                 children.push((id, c));
             }
             next_kill = Instant::now() + Duration::from_millis(2000 + rng.below(4000));
         }
     }
-    finished.extend(children.into_iter().map(|(_, c)| c));
-    let mut totals: BTreeMap<String, Stats> = BTreeMap::new();
-    let mut errors = Vec::new();
+    // The survivors end by their own deadline; one still running a minute
+    // later is hung, killed, and counted as a client that exited badly.
+    let hard_stop = deadline + Duration::from_secs(60);
     let mut failed_clients = 0;
-    for mut child in finished {
-        let hard_stop = deadline + Duration::from_secs(60);
-        let out = child.stdout.take().expect("piped");
-        for line in BufReader::new(out).lines().map_while(Result::ok) {
-            let f: Vec<&str> = line.split(' ').collect();
-            match f.as_slice() {
-                ["C", op, ok, bad, quota] => {
-                    let s = totals.entry(op.to_string()).or_default();
-                    s.ok += ok.parse::<u64>().unwrap_or(0);
-                    s.unexpected += bad.parse::<u64>().unwrap_or(0);
-                    s.quota += quota.parse::<u64>().unwrap_or(0);
+    for (_, mut child) in children {
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break Some(status),
+                Ok(None) if Instant::now() < hard_stop => {
+                    std::thread::sleep(Duration::from_millis(100))
                 }
-                ["H", op, b, n] => {
-                    let s = totals.entry(op.to_string()).or_default();
-                    *s.buckets.entry(b.parse().unwrap_or(0)).or_default() +=
-                        n.parse::<u64>().unwrap_or(0);
+                _ => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break None;
                 }
-                _ if line.starts_with("E ") => errors.push(line[2..].to_string()),
-                _ => {}
             }
-            if Instant::now() > hard_stop {
-                let _ = child.kill();
-                break;
-            }
-        }
-        if !child.wait().is_ok_and(|s| s.success()) {
+        };
+        if !status.is_some_and(|s| s.success()) {
             failed_clients += 1;
         }
     }
+    for r in readers {
+        let _ = r.join();
+    }
+    let Totals {
+        stats: totals,
+        errors,
+    } = std::mem::take(&mut *totals.lock().unwrap_or_else(|p| p.into_inner()));
     let (mut ops, mut unexpected, mut quota) = (0, 0, 0);
     println!(
         "{:<20} {:>9} {:>10} {:>6} {:>10} {:>10}",
@@ -704,7 +729,8 @@ fn run(clients: u32, seconds: u64, seed: u64, kill: bool) -> ExitCode {
         start.elapsed().as_secs_f64()
     );
     println!("stress: {stats}");
-    if unexpected == 0
+    if ops > 0
+        && unexpected == 0
         && failed_clients == 0
         && stats.contains("handshake sessions left 0")
         && stats.contains("heap allocation failures 0")
