@@ -97,6 +97,9 @@ pub fn build(p: &Paths, s: &Manifest, host: bool, bench: bool) -> Result<Manifes
         )
     })?;
     m.set("initramfs.path", cpio.display().to_string());
+    // The image is only good for this setup: the TA is signed with its
+    // OP-TEE's key and the initramfs holds its packages.
+    m.set("setup.sysroot", s.get("sysroot.path")?);
     m.save(&p.build_manifest())?;
     Ok(m)
 }

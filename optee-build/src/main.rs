@@ -1,8 +1,10 @@
-//! `cargo optee`: seam's emulated device — real OP-TEE 4.5 on QEMU ARMv8,
-//! built only from Debian packages and crates.io, running the real seam TA.
+//! `cargo optee`: seam's emulated device — real OP-TEE (trixie's 4.5, or
+//! sid's 4.10 with `setup --optee-suite sid`) on QEMU ARMv8, built only from
+//! Debian packages and crates.io, running the real seam TA.
 //!
 //! ```text
-//! cargo optee setup [--refresh]      host tools, trixie arm64 packages, TF-A, flash image
+//! cargo optee setup [--refresh] [--optee-suite S]
+//!                                    host tools, trixie arm64 packages, TF-A, flash image
 //! cargo optee build [--no-host]      TA + aarch64 programs, sign, verify, initramfs
 //! cargo optee clippy                 clippy -D warnings on the TA (aarch64, dev kit)
 //! cargo optee run [--data-disk F]    boot to an interactive shell
@@ -22,7 +24,7 @@
 //! | piece | from |
 //! |---|---|
 //! | QEMU 7.2, aarch64 cross gcc/binutils, U-Boot (qemu_arm64), mkenvimage | the host's Debian (apt) |
-//! | OP-TEE OS 4.5 (`vexpress-qemu_armv8a`, GICv3) and its TA dev kit | trixie arm64 `optee-os`, `optee-os-dev` |
+//! | OP-TEE OS 4.5 (`vexpress-qemu_armv8a`, GICv3) and its TA dev kit | trixie arm64 `optee-os`, `optee-os-dev` (or sid's 4.10, with its xtest: `setup --optee-suite sid`) |
 //! | TF-A (BL1 + FIP: BL2, BL31, BL32 = OP-TEE, BL33 = U-Boot) | built from trixie's `arm-trusted-firmware` source: `PLAT=qemu SPD=opteed QEMU_USE_GIC_DRIVER=QEMU_GICV3` |
 //! | kernel and the `tee`, `optee`, virtio-blk and ext4 modules | trixie arm64 `linux-image-*-arm64` (modules' deps from their `.modinfo`) |
 //! | user space: busybox, glibc, tee-supplicant, libteec, xtest (+ its TAs), openssl | trixie arm64 packages, `dpkg -x`'d into a merged-/usr initramfs |
@@ -119,7 +121,7 @@ use paths::Paths;
 use util::{shell_quote, step, Result};
 
 const HELP: &str = "\
-cargo optee — seam's emulated device (OP-TEE 4.5 on QEMU ARMv8, from Debian packages)
+cargo optee — seam's emulated device (OP-TEE 4.5 or 4.10 on QEMU ARMv8, from Debian packages)
 
 USAGE:
     cargo optee <COMMAND> [OPTIONS] [-- CMD...]
@@ -194,6 +196,13 @@ OPTIONS:
     --no-host          build: leave out the aarch64 host programs.
     --verbose, -v      Show the whole guest console, not just CMD's output.
     --refresh          setup: refresh the package lists, take newer versions.
+    --optee-suite S    setup: the Debian suite OP-TEE OS, its dev kit and
+                       xtest come from: trixie (default, OP-TEE 4.5) or sid
+                       (OP-TEE 4.10 as of 2026-11; see stress for how each
+                       takes clients killed mid-call). Everything else
+                       stays trixie's. Kept by later commands until changed;
+                       `cargo optee build` afterwards rebuilds the TA with
+                       that dev kit and signing key.
     --cycles N         powercut: power cuts to make (default 10).
     --seed S           powercut, stress: the random seed (printed).
     --minutes M        stress: how long (default 1; fractions allowed).
@@ -227,6 +236,7 @@ struct Args {
     no_host: bool,
     verbose: bool,
     refresh: bool,
+    optee_suite: Option<String>,
     /// powercut: cycles and seed; stress: minutes and clients.
     cycles: Option<u32>,
     seed: Option<u64>,
@@ -246,6 +256,7 @@ fn parse() -> Result<Args> {
         no_host: false,
         verbose: false,
         refresh: false,
+        optee_suite: None,
         cycles: None,
         seed: None,
         minutes: None,
@@ -281,6 +292,14 @@ fn parse() -> Result<Args> {
             "--no-host" => a.no_host = true,
             "--verbose" | "-v" => a.verbose = true,
             "--refresh" => a.refresh = true,
+            "--optee-suite" => {
+                a.optee_suite = Some(it.next().ok_or_else(|| {
+                    format!(
+                        "--optee-suite needs a suite: {}",
+                        setup::OPTEE_SUITES.join(" or ")
+                    )
+                })?)
+            }
             // bench's own option, passed on with its value.
             "--json" => {
                 a.rest.push(arg.clone());
@@ -325,7 +344,13 @@ fn dispatch(a: &Args) -> Result<i32> {
         }
         "setup" => {
             let t = Instant::now();
-            setup::setup(&p, &setup::Options { refresh: a.refresh })?;
+            setup::setup(
+                &p,
+                &setup::Options {
+                    refresh: a.refresh,
+                    optee_suite: a.optee_suite.clone(),
+                },
+            )?;
             println!("==> setup finished in {:.1} s", t.elapsed().as_secs_f64());
             Ok(0)
         }
@@ -466,11 +491,25 @@ fn clippy_ta(p: &Paths, devkit: &std::path::Path) -> Result<()> {
 
 /// Setup (a no-op when done) and build unless --no-build.
 fn ready(p: &Paths, a: &Args) -> Result<(Manifest, Manifest)> {
-    let s = setup::setup(p, &setup::Options { refresh: false })?;
+    let s = setup::setup(
+        p,
+        &setup::Options {
+            refresh: false,
+            optee_suite: None,
+        },
+    )?;
     if !a.no_build {
         build(p, a)?;
     }
     let b = Manifest::load_required(&p.build_manifest(), "cargo optee build")?;
+    if let (Some(built_for), Ok(now)) = (b.0.get("setup.sysroot"), s.get("sysroot.path")) {
+        if built_for != now {
+            bail!(
+                "the last build was made for another setup (OP-TEE from another suite?): \
+                 run `cargo optee build` (or leave out --no-build)"
+            );
+        }
+    }
     Ok((s, b))
 }
 

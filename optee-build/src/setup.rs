@@ -1,5 +1,12 @@
 //! `cargo optee setup`: host tools, the Rust target, Debian trixie arm64
 //! packages (through a private apt configuration), TF-A, the flash image.
+//!
+//! `--optee-suite sid` takes OP-TEE itself (`optee-os`, its dev kit and
+//! xtest, whose TAs are signed with that build's key) from Debian sid
+//! instead, everything else still from trixie: a second OP-TEE to run the
+//! TA on (trixie's 4.5 core aborts under clients killed mid-call, sid's
+//! 4.10 does not, see stress.rs). The choice is recorded and kept by later
+//! setups until changed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -59,9 +66,38 @@ const TFA_SOURCE: &str = "arm-trusted-firmware";
 /// The OP-TEE platform directory inside Debian's optee-os packages.
 pub const OPTEE_PLATFORM: &str = "vexpress-qemu_armv8a";
 
+/// The packages `--optee-suite` takes from its suite: OP-TEE OS, its TA dev
+/// kit, and xtest (its TAs must be signed with the OS's key).
+const OPTEE_PACKAGES: &[&str] = &["optee-os", "optee-os-dev", "optee-test-qemu"];
+
+/// Where every package comes from, and the suites OP-TEE may come from.
+const BASE_SUITE: &str = "trixie";
+pub const OPTEE_SUITES: &[&str] = &["trixie", "sid"];
+
 pub struct Options {
     /// Refresh the package lists and pick up newer versions.
     pub refresh: bool,
+    /// The Debian suite OP-TEE comes from; `None` keeps the last setup's
+    /// choice (trixie the first time).
+    pub optee_suite: Option<String>,
+}
+
+/// The suite to set up OP-TEE from: the one asked for, else the recorded one.
+fn optee_suite(opts: &Options, recorded: Option<&Manifest>) -> Result<String> {
+    let suite = match &opts.optee_suite {
+        Some(s) => s.clone(),
+        None => recorded
+            .and_then(|m| m.get("optee.suite").ok())
+            .unwrap_or(BASE_SUITE)
+            .to_string(),
+    };
+    if !OPTEE_SUITES.contains(&suite.as_str()) {
+        bail!(
+            "--optee-suite {suite}: OP-TEE can come from {} only",
+            OPTEE_SUITES.join(" or ")
+        );
+    }
+    Ok(suite)
 }
 
 pub fn setup(p: &Paths, opts: &Options) -> Result<Manifest> {
@@ -69,11 +105,14 @@ pub fn setup(p: &Paths, opts: &Options) -> Result<Manifest> {
     step("rust target", rust_target)?;
 
     let mpath = p.setup_manifest();
+    let recorded = Manifest::load(&mpath);
+    let suite = optee_suite(opts, recorded.as_ref())?;
     if !opts.refresh {
-        if let Some(m) = Manifest::load(&mpath) {
-            if m.paths_exist() {
+        if let Some(m) = recorded {
+            let same_suite = m.get("optee.suite").unwrap_or(BASE_SUITE) == suite;
+            if m.paths_exist() && same_suite {
                 println!(
-                    "==> setup is up to date (optee-os {}, {} {}, TF-A {}): nothing to do",
+                    "==> setup is up to date (optee-os {} from {suite}, {} {}, TF-A {}): nothing to do",
                     m.get("ver.optee-os")?,
                     m.get("kernel.package")?,
                     m.get("ver.kernel")?,
@@ -85,15 +124,32 @@ pub fn setup(p: &Paths, opts: &Options) -> Result<Manifest> {
         }
     }
     mkdirs(&p.cache)?;
-    let apt = PrivateApt::new(&p.cache)?;
-    step("trixie arm64 package lists (private apt)", || {
-        apt.update(opts.refresh)
-    })?;
-    let versions = step("resolve package versions", || resolve(&apt))?;
-    for (pkg, ver) in &versions {
-        note(format!("{pkg} {ver}"));
-    }
-    let debs = step("download packages", || download(&apt, &p.cache, &versions))?;
+    let apt = PrivateApt::new(&p.cache, &suite)?;
+    step(
+        &format!("{} arm64 package lists (private apt)", apt.suites()),
+        || apt.update(opts.refresh),
+    )?;
+    let resolve_and_download = || -> Result<_> {
+        let versions = step("resolve package versions", || resolve(&apt))?;
+        for (pkg, ver) in &versions {
+            note(format!("{pkg} {ver}"));
+        }
+        let debs = step("download packages", || download(&apt, &p.cache, &versions))?;
+        Ok((versions, debs))
+    };
+    // Cached lists go stale: the mirror drops a version once a newer one
+    // lands (often in sid, in trixie with each point release).
+    let (versions, debs) = match resolve_and_download() {
+        Ok(found) => found,
+        Err(e) if !opts.refresh => {
+            note(format!(
+                "{e}: refreshing the package lists and trying again"
+            ));
+            apt.update(true)?;
+            resolve_and_download()?
+        }
+        Err(e) => return Err(e),
+    };
     let kernel_pkg = versions[0].0.clone();
     let (kernel_deb, user_debs) = debs.split_first().expect("kernel first");
 
@@ -133,6 +189,7 @@ pub fn setup(p: &Paths, opts: &Options) -> Result<Manifest> {
     })?;
 
     let mut m = Manifest::default();
+    m.set("optee.suite", suite);
     for (pkg, ver) in &versions {
         m.set(&format!("ver.{pkg}"), ver.clone());
     }
@@ -214,19 +271,54 @@ fn rust_target() -> Result<()> {
 /// system's apt configuration and package state are never touched.
 struct PrivateApt {
     root: PathBuf,
+    /// The suite OP-TEE's packages come from, when not trixie.
+    optee_suite: Option<String>,
 }
 
 impl PrivateApt {
-    fn new(cache: &Path) -> Result<PrivateApt> {
-        let root = cache.join("apt");
+    fn new(cache: &Path, optee_suite: &str) -> Result<PrivateApt> {
+        let extra = (optee_suite != BASE_SUITE).then(|| optee_suite.to_string());
+        // One apt root per set of suites: switching back and forth reuses
+        // each one's lists.
+        let root = match &extra {
+            None => cache.join("apt"),
+            Some(s) => cache.join(format!("apt-{s}")),
+        };
         mkdirs(&root.join("lists/partial"))?;
         mkdirs(&root.join("cache/archives/partial"))?;
         let mirror = debian_mirror()?;
-        write(
-            &root.join("sources.list"),
-            format!("deb [arch=arm64] {mirror} trixie main\ndeb-src {mirror} trixie main\n"),
-        )?;
-        Ok(PrivateApt { root })
+        let mut sources = format!(
+            "deb [arch=arm64] {mirror} {BASE_SUITE} main\ndeb-src {mirror} {BASE_SUITE} main\n"
+        );
+        // Pinned so that only OP-TEE's packages come from the other suite.
+        let mut preferences = String::new();
+        if let Some(s) = &extra {
+            sources.push_str(&format!("deb [arch=arm64] {mirror} {s} main\n"));
+            // A pin on a bare name only covers the native (amd64) package.
+            let names: Vec<String> = OPTEE_PACKAGES
+                .iter()
+                .map(|n| format!("{n}:arm64"))
+                .collect();
+            preferences = format!(
+                "Package: {}\nPin: release n={s}\nPin-Priority: 990\n\n\
+                 Package: *\nPin: release n={s}\nPin-Priority: 100\n",
+                names.join(" ")
+            );
+        }
+        write(&root.join("sources.list"), sources)?;
+        write(&root.join("preferences"), preferences)?;
+        Ok(PrivateApt {
+            root,
+            optee_suite: extra,
+        })
+    }
+
+    /// The suites in use, for messages.
+    fn suites(&self) -> String {
+        match &self.optee_suite {
+            None => BASE_SUITE.to_string(),
+            Some(s) => format!("{BASE_SUITE} (+ OP-TEE from {s})"),
+        }
     }
 
     fn cmd(&self, tool: &str) -> Command {
@@ -235,6 +327,8 @@ impl PrivateApt {
         for opt in [
             format!("Dir::Etc::SourceList={}", r.join("sources.list").display()),
             "Dir::Etc::SourceParts=/dev/null".to_string(),
+            format!("Dir::Etc::Preferences={}", r.join("preferences").display()),
+            "Dir::Etc::PreferencesParts=/dev/null".to_string(),
             format!("Dir::State::Lists={}", r.join("lists").display()),
             "Dir::State::status=/dev/null".to_string(),
             format!("Dir::Cache={}", r.join("cache").display()),
@@ -273,7 +367,7 @@ impl PrivateApt {
         text.lines()
             .find_map(|l| l.strip_prefix(&prefix))
             .map(str::to_string)
-            .ok_or_else(|| format!("no {field} for {pkg} in trixie arm64"))
+            .ok_or_else(|| format!("no {field} for {pkg} in {} arm64", self.suites()))
     }
 }
 
@@ -311,7 +405,8 @@ fn debian_mirror() -> Result<String> {
     bail!("no Debian mirror in the system's apt sources: set SEAM_DEBIAN_MIRROR to one")
 }
 
-/// (package, version) for the kernel first, then every guest package.
+/// (package, version) for the kernel first, then every guest package (the
+/// candidates: trixie's, OP-TEE's from its pinned suite).
 fn resolve(apt: &PrivateApt) -> Result<Vec<(String, String)>> {
     let dep = apt.field("linux-image-arm64", "Depends")?;
     let kernel = dep
@@ -344,7 +439,7 @@ fn resolve(apt: &PrivateApt) -> Result<Vec<(String, String)>> {
             found
                 .get(*n)
                 .map(|v| (n.to_string(), v.clone()))
-                .ok_or_else(|| format!("{n} is not in trixie arm64"))
+                .ok_or_else(|| format!("{n} is not in {} arm64", apt.suites()))
         })
         .collect()
 }
@@ -623,4 +718,45 @@ pub fn jobs() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(suite: Option<&str>) -> Options {
+        Options {
+            refresh: false,
+            optee_suite: suite.map(str::to_string),
+        }
+    }
+
+    fn recorded(suite: &str) -> Manifest {
+        let mut m = Manifest::default();
+        m.set("optee.suite", suite);
+        m
+    }
+
+    #[test]
+    fn the_asked_suite_wins_then_the_recorded_one_then_trixie() {
+        let sid = recorded("sid");
+        assert_eq!(
+            optee_suite(&opts(Some("trixie")), Some(&sid)).unwrap(),
+            "trixie"
+        );
+        assert_eq!(optee_suite(&opts(None), Some(&sid)).unwrap(), "sid");
+        // A setup from before the option records no suite: it was trixie.
+        assert_eq!(
+            optee_suite(&opts(None), Some(&Manifest::default())).unwrap(),
+            "trixie"
+        );
+        assert_eq!(optee_suite(&opts(None), None).unwrap(), "trixie");
+    }
+
+    #[test]
+    fn an_unknown_suite_is_refused_by_name() {
+        let err = optee_suite(&opts(Some("bookworm")), None).unwrap_err();
+        assert!(err.to_string().contains("--optee-suite bookworm"), "{err}");
+        assert!(err.to_string().contains("trixie or sid"), "{err}");
+    }
 }
