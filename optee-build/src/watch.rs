@@ -3,7 +3,7 @@
 //! than `Boot::run_script`'s run-to-completion.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -28,8 +28,9 @@ pub struct Ended {
 
 /// Boots `boot` (its initrd already holds the command) and calls `on_line`
 /// with every console line, and with `None` when nothing came for 100 ms.
-/// Kills the guest when `on_line` says so, after `timeout`, or when the
-/// secure console floods.
+/// Kills the guest when `on_line` says so, after `timeout`, when the
+/// secure console floods, or when OP-TEE's core has panicked (the guest
+/// would then wait out the whole timeout: every TEE call blocks for good).
 pub fn watch(
     boot: &Boot,
     timeout: Duration,
@@ -63,6 +64,7 @@ pub fn watch(
     let mut log = File::create(boot.console_log()).ctx(|| "console log".to_string())?;
     let mut written = 0u64;
     let mut rc = None;
+    let mut core_panic = CorePanicWatch::default();
     loop {
         let next = match rx.recv_timeout(Duration::from_millis(100)) {
             Ok(raw) => {
@@ -104,6 +106,12 @@ pub fn watch(
             boot.print_logs();
             bail!("guest timed out after {} s", timeout.as_secs());
         }
+        if let Some(panic) = core_panic.check(&boot.secure_log()) {
+            let _ = child.kill();
+            let _ = child.wait();
+            boot.print_logs();
+            bail!("OP-TEE's core panicked and halted: {panic}");
+        }
         if std::fs::metadata(boot.secure_log()).is_ok_and(|m| m.len() > LOG_LIMIT) {
             let _ = child.kill();
             let _ = child.wait();
@@ -128,4 +136,78 @@ pub fn watch(
         rc,
         elapsed: start.elapsed(),
     })
+}
+
+/// Reads the secure console as it grows (every 2 s) for the line OP-TEE
+/// prints when its core halts after a panic.
+#[derive(Default)]
+struct CorePanicWatch {
+    read: u64,
+    last: Option<Instant>,
+    /// The last `Panic` line seen, to name the cause.
+    panic_line: Option<String>,
+    partial: String,
+}
+
+impl CorePanicWatch {
+    fn check(&mut self, secure_log: &std::path::Path) -> Option<String> {
+        if self
+            .last
+            .is_some_and(|t| t.elapsed() < Duration::from_secs(2))
+        {
+            return None;
+        }
+        self.last = Some(Instant::now());
+        let mut f = File::open(secure_log).ok()?;
+        f.seek(SeekFrom::Start(self.read)).ok()?;
+        let mut new = Vec::new();
+        f.take(LOG_LIMIT).read_to_end(&mut new).ok()?;
+        self.read += new.len() as u64;
+        self.partial.push_str(&String::from_utf8_lossy(&new));
+        let complete = self.partial.rfind('\n').map_or(0, |i| i + 1);
+        let text: String = self.partial.drain(..complete).collect();
+        for line in text.lines() {
+            if line.contains("Panic '") {
+                self.panic_line = Some(line.trim().to_string());
+            }
+            if line.contains("Halting CPU") {
+                return Some(
+                    self.panic_line
+                        .clone()
+                        .unwrap_or_else(|| line.trim().to_string()),
+                );
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_core_panic_is_seen_once_the_core_halts() {
+        let dir = std::env::temp_dir().join(format!("seam-watch-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let log = dir.join("secure.log");
+        let append = |text: &str| {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&log)
+                .unwrap();
+            f.write_all(text.as_bytes()).unwrap();
+        };
+        let mut w = CorePanicWatch::default();
+        append("E/TC:? 0 get_rpc_alloc_res:644 RPC allocation failed.\n");
+        append("E/TC:1 0 Panic 'unhandled pageable abort' at core/arch/arm/kernel/abort.c:582\n");
+        append("I/TC: Halt");
+        assert_eq!(w.check(&log), None, "half a line is not a halt");
+        append("ing CPU 0\n");
+        w.last = None;
+        let seen = w.check(&log).expect("the halt is seen");
+        assert!(seen.contains("Panic 'unhandled pageable abort'"), "{seen}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
