@@ -4,9 +4,8 @@
 //! `--optee-suite sid` takes OP-TEE itself (`optee-os`, its dev kit and
 //! xtest, whose TAs are signed with that build's key) from Debian sid
 //! instead, everything else still from trixie: a second OP-TEE to run the
-//! TA on (trixie's 4.5 core aborts under clients killed mid-call, sid's
-//! 4.10 does not, see stress.rs). The choice is recorded and kept by later
-//! setups until changed.
+//! TA on (stress.rs says how each takes clients killed mid-call). The
+//! choice is recorded and kept by later setups until changed.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -72,7 +71,7 @@ const OPTEE_PACKAGES: &[&str] = &["optee-os", "optee-os-dev", "optee-test-qemu"]
 
 /// Where every package comes from, and the suites OP-TEE may come from.
 const BASE_SUITE: &str = "trixie";
-pub const OPTEE_SUITES: &[&str] = &["trixie", "sid"];
+pub const OPTEE_SUITES: &[&str] = &[BASE_SUITE, "sid"];
 
 pub struct Options {
     /// Refresh the package lists and pick up newer versions.
@@ -290,23 +289,11 @@ impl PrivateApt {
         let mut sources = format!(
             "deb [arch=arm64] {mirror} {BASE_SUITE} main\ndeb-src {mirror} {BASE_SUITE} main\n"
         );
-        // Pinned so that only OP-TEE's packages come from the other suite.
-        let mut preferences = String::new();
         if let Some(s) = &extra {
             sources.push_str(&format!("deb [arch=arm64] {mirror} {s} main\n"));
-            // A pin on a bare name only covers the native (amd64) package.
-            let names: Vec<String> = OPTEE_PACKAGES
-                .iter()
-                .map(|n| format!("{n}:arm64"))
-                .collect();
-            preferences = format!(
-                "Package: {}\nPin: release n={s}\nPin-Priority: 990\n\n\
-                 Package: *\nPin: release n={s}\nPin-Priority: 100\n",
-                names.join(" ")
-            );
         }
         write(&root.join("sources.list"), sources)?;
-        write(&root.join("preferences"), preferences)?;
+        write(&root.join("preferences"), pins(extra.as_deref()))?;
         Ok(PrivateApt {
             root,
             optee_suite: extra,
@@ -369,6 +356,24 @@ impl PrivateApt {
             .map(str::to_string)
             .ok_or_else(|| format!("no {field} for {pkg} in {} arm64", self.suites()))
     }
+}
+
+/// apt preferences that take OP-TEE's packages, and nothing else, from
+/// `optee_suite` (none for trixie alone).
+fn pins(optee_suite: Option<&str>) -> String {
+    let Some(s) = optee_suite else {
+        return String::new();
+    };
+    // A pin on a bare name only covers the native (amd64) package.
+    let names: Vec<String> = OPTEE_PACKAGES
+        .iter()
+        .map(|n| format!("{n}:arm64"))
+        .collect();
+    format!(
+        "Package: {}\nPin: release n={s}\nPin-Priority: 990\n\n\
+         Package: *\nPin: release n={s}\nPin-Priority: 100\n",
+        names.join(" ")
+    )
 }
 
 /// The Debian mirror the system already uses (or `$SEAM_DEBIAN_MIRROR`).
@@ -751,6 +756,27 @@ mod tests {
             "trixie"
         );
         assert_eq!(optee_suite(&opts(None), None).unwrap(), "trixie");
+    }
+
+    #[test]
+    fn only_optee_comes_from_the_other_suite() {
+        assert_eq!(pins(None), "");
+        let text = pins(Some("sid"));
+        let stanzas: Vec<&str> = text.split("\n\n").collect();
+        assert_eq!(stanzas.len(), 2, "{text}");
+        // The arm64 packages by name (a bare name pins amd64's), above
+        // trixie's default 500; everything else of sid below it.
+        for pkg in OPTEE_PACKAGES {
+            assert!(stanzas[0].contains(&format!("{pkg}:arm64")), "{text}");
+        }
+        assert!(
+            stanzas[0].contains("Pin: release n=sid\nPin-Priority: 990"),
+            "{text}"
+        );
+        assert!(
+            stanzas[1].starts_with("Package: *\nPin: release n=sid\nPin-Priority: 100"),
+            "{text}"
+        );
     }
 
     #[test]
